@@ -1,0 +1,333 @@
+//! Renders resolved SLOs as one Prometheus rule file.
+//!
+//! Per SLO, two groups:
+//! - `slo-<name>`: `slo:sli_bad:rate<w>`, `slo:sli_total:rate<w>` (events per second)
+//!   and `slo:sli_error:ratio_rate<w>` for the windows up to 6h, then the alerts: one
+//!   `<Prefix>BurnRatePage` and one `<Prefix>BurnRateTicket` rule, each the OR of its
+//!   burn-rate tiers (long AND short window above
+//!   `burn rate × error budget`; page tiers also need `page-min-bad-events` bad events in
+//!   the long window), labelled with the tier's `long_window` and `short_window`;
+//! - `slo-<name>-long`: the recording rules for 1d, 3d and the SLO period (evaluated
+//!   every minute, since those ranges are expensive), plus `slo:objective:ratio`,
+//!   `slo:error_budget:ratio` and `slo:error_budget_remaining:ratio`.
+//!
+//! Recording-rule names always carry the nominal window (`rate1h`); with a window scale
+//! below 1 the PromQL ranges, `for:` and the long group's interval shrink while the names
+//! stay, so a test-sized rule file behaves like the real one, only faster.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use crate::duration;
+use crate::spec::{Indicator, Slo, Tier, WINDOW_PLACEHOLDER};
+
+/// Windows every SLO records, in seconds: 5m 30m 1h 2h 6h 1d 3d (plus the SLO period).
+pub const WINDOWS: [u64; 7] = [300, 1_800, 3_600, 7_200, 21_600, 86_400, 259_200];
+/// Windows longer than this go into the slower `-long` group.
+const SHORT_GROUP_MAX: u64 = 21_600;
+/// Evaluation interval of the long-window group (before scaling).
+const LONG_GROUP_INTERVAL: u64 = 60;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Multiplies every range, `for:` and interval (1 for the real rules).
+    pub window_scale: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { window_scale: 1.0 }
+    }
+}
+
+/// Renders the rule file for `slos`.
+pub fn render(slos: &[Slo], opts: Options) -> String {
+    let mut out = String::new();
+    out.push_str("# Generated from slo/*.yaml by `cargo run -p task-manager-slo -- generate`. Do not edit:\n");
+    out.push_str("# change the OpenSLO specs and regenerate (`task-manager-slo check` fails when stale).\n");
+    if opts.window_scale != 1.0 {
+        let _ = writeln!(
+            out,
+            "# TEST-SIZED: every range, for: and interval is scaled by {} (names keep the nominal window).",
+            opts.window_scale
+        );
+    }
+    out.push_str("groups:\n");
+    for slo in slos {
+        render_slo(&mut out, slo, opts);
+    }
+    out
+}
+
+fn windows(slo: &Slo) -> BTreeSet<u64> {
+    let mut set: BTreeSet<u64> = WINDOWS.into_iter().collect();
+    set.insert(slo.period_seconds);
+    for t in &slo.tiers {
+        set.insert(t.long_seconds);
+        set.insert(t.short_seconds);
+    }
+    set
+}
+
+fn render_slo(out: &mut String, slo: &Slo, opts: Options) {
+    let scaled = |s: u64| duration::format(duration::scale(s, opts.window_scale));
+    let sel = format!("{{slo=\"{}\"}}", slo.name);
+    let (short, long): (Vec<u64>, Vec<u64>) = windows(slo).into_iter().partition(|w| *w <= SHORT_GROUP_MAX);
+
+    // The alerts close the first group, after the recording rules they read, so they see
+    // this evaluation's short-window ratios (rules of one group run in order); the
+    // long-window ratios come from the other group and may be one evaluation older.
+    let _ = writeln!(out, "  - name: slo-{}", slo.name);
+    out.push_str("    rules:\n");
+    record_windows(out, slo, &short, opts);
+    alerts(out, slo, opts);
+
+    let _ = writeln!(out, "  - name: slo-{}-long", slo.name);
+    let _ = writeln!(out, "    interval: {}", scaled(LONG_GROUP_INTERVAL));
+    out.push_str("    rules:\n");
+    record_windows(out, slo, &long, opts);
+    let labels = meta_labels(slo);
+    let budget = slo.error_budget();
+    rule(out, "record", "slo:objective:ratio", &format!("vector({})", slo.target), None, &labels, None);
+    rule(out, "record", "slo:error_budget:ratio", &format!("vector({budget})"), None, &labels, None);
+    let remaining = format!("1 - slo:sli_error:ratio_rate{}{sel} / {budget}", duration::format(slo.period_seconds));
+    rule(out, "record", "slo:error_budget_remaining:ratio", &remaining, None, &labels, None);
+}
+
+fn meta_labels(slo: &Slo) -> String {
+    format!("      labels:\n        slo: {}\n        service: {}\n", slo.name, slo.service)
+}
+
+fn record_windows(out: &mut String, slo: &Slo, windows: &[u64], opts: Options) {
+    let sel = format!("{{slo=\"{}\"}}", slo.name);
+    let labels = meta_labels(slo);
+    for &w in windows {
+        let name = duration::format(w);
+        let range = duration::format(duration::scale(w, opts.window_scale));
+        let total = slo.total_query.replace(WINDOW_PLACEHOLDER, &range);
+        let bad = match &slo.indicator {
+            // A selector of bad events matches nothing until the first one happens:
+            // fall back to zero so the ratio exists whenever there is traffic.
+            Indicator::Bad(q) => format!("({})\nor\n0 * ({})", q.replace(WINDOW_PLACEHOLDER, &range), total),
+            Indicator::Good(q) => {
+                format!("clamp_min(\n  ({})\n  -\n  ({}),\n  0\n)", total, q.replace(WINDOW_PLACEHOLDER, &range))
+            }
+        };
+        rule(out, "record", &format!("slo:sli_bad:rate{name}"), &bad, None, &labels, None);
+        rule(out, "record", &format!("slo:sli_total:rate{name}"), &total, None, &labels, None);
+        let ratio = format!("slo:sli_bad:rate{name}{sel}\n/\nslo:sli_total:rate{name}{sel}");
+        rule(out, "record", &format!("slo:sli_error:ratio_rate{name}"), &ratio, None, &labels, None);
+    }
+}
+
+fn alerts(out: &mut String, slo: &Slo, opts: Options) {
+    let scaled = |s: u64| duration::format(duration::scale(s, opts.window_scale));
+    let sel = format!("{{slo=\"{}\"}}", slo.name);
+    let budget = slo.error_budget();
+    for severity in ["page", "ticket"] {
+        let tiers: Vec<&Tier> = slo.tiers.iter().filter(|t| t.severity == severity).collect();
+        let Some(first) = tiers.first() else { continue };
+        let guard = severity == "page" && slo.page_min_bad_events > 0;
+        // One rule per severity: the tiers are OR-ed and tell themselves apart by their
+        // long_window / short_window labels.
+        let mut branches = Vec::new();
+        let mut tier_texts = Vec::new();
+        for t in &tiers {
+            let long = duration::format(t.long_seconds);
+            let short = duration::format(t.short_seconds);
+            let threshold = format!("({} * {budget})", t.burn_rate);
+            let mut cond = format!(
+                "  slo:sli_error:ratio_rate{long}{sel} > {threshold}\n  and\n  slo:sli_error:ratio_rate{short}{sel} > {threshold}"
+            );
+            if guard {
+                let _ = write!(
+                    cond,
+                    "\n  and\n  slo:sli_bad:rate{long}{sel} * {} >= {}",
+                    duration::scale(t.long_seconds, opts.window_scale),
+                    slo.page_min_bad_events
+                );
+            }
+            branches.push(format!(
+                "label_replace(label_replace(\n{cond},\n  \"long_window\", \"{long}\", \"\", \"\"), \"short_window\", \"{short}\", \"\", \"\")"
+            ));
+            tier_texts.push(format!(
+                "{long} and {short} above {} ({}x, budget gone in {:.0}h)",
+                percent(t.burn_rate * budget),
+                t.burn_rate,
+                slo.period_seconds as f64 / t.burn_rate / 3_600.0
+            ));
+        }
+        let expr = branches.join("\nor\n");
+        let alert = format!("{}BurnRate{}", slo.alert_prefix, capitalize(severity));
+        let alert_labels = format!(
+            "      labels:\n        severity: {severity}\n        service: {}\n        slo: {}\n",
+            slo.service, slo.name
+        );
+        let guard_text = if guard {
+            format!(" A page also needs at least {} bad events in the long window.", slo.page_min_bad_events)
+        } else {
+            String::new()
+        };
+        let summary = format!(
+            "{}: error budget burning too fast ({{{{ $labels.long_window }}}} and {{{{ $labels.short_window }}}} windows)",
+            slo.display_name
+        );
+        let description = format!(
+            "{{{{ $value | humanizePercentage }}}} {} over the last {{{{ $labels.long_window }}}} in namespace {{{{ $labels.namespace }}}} \
+             (and over the last {{{{ $labels.short_window }}}}). The error budget is {} of events ({} objective over {}); \
+             this {severity} fires when {}.{guard_text}",
+            slo.bad_events,
+            percent(budget),
+            percent(slo.target),
+            duration::format(slo.period_seconds),
+            tier_texts.join(", or ")
+        );
+        let annotations = format!(
+            "      annotations:\n        summary: {}\n        description: {}\n        runbook_url: {}\n        dashboard_url: {}\n",
+            quote(&summary),
+            quote(&description),
+            quote(&format!("{}{alert}.md", slo.runbook_base_url)),
+            quote(&slo.dashboard_url)
+        );
+        let for_ = (first.for_seconds > 0).then(|| scaled(first.for_seconds));
+        rule(out, "alert", &alert, &expr, for_.as_deref(), &alert_labels, Some(&annotations));
+    }
+}
+
+/// Checks what the rule shape needs: tiers of one severity share their `for:`.
+pub fn validate(slos: &[Slo]) -> anyhow::Result<()> {
+    for slo in slos {
+        for severity in ["page", "ticket"] {
+            let mut fors = slo.tiers.iter().filter(|t| t.severity == severity).map(|t| t.for_seconds);
+            if let Some(f) = fors.next() {
+                anyhow::ensure!(
+                    fors.all(|g| g == f),
+                    "SLO {}: all {severity} tiers need the same alertAfter (they become one alert rule)",
+                    slo.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn rule(out: &mut String, kind: &str, name: &str, expr: &str, for_: Option<&str>, labels: &str, annotations: Option<&str>) {
+    let _ = writeln!(out, "      - {kind}: {name}");
+    out.push_str("        expr: |\n");
+    for line in expr.lines() {
+        let _ = writeln!(out, "          {line}");
+    }
+    if let Some(f) = for_ {
+        let _ = writeln!(out, "        for: {f}");
+    }
+    // `labels` / `annotations` come pre-indented for a list item at depth 3.
+    for block in [Some(labels), annotations].into_iter().flatten() {
+        for line in block.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// `0.0144` → `1.44%`, without float noise or trailing zeros.
+fn percent(ratio: f64) -> String {
+    let s = format!("{:.4}", ratio * 100.0);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}%")
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::tests::example;
+    use serde_norway::Value;
+
+    fn rules_of(text: &str) -> Vec<Value> {
+        let doc: Value = serde_norway::from_str(text).expect("generated YAML parses");
+        doc["groups"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["rules"].as_sequence().unwrap().clone())
+            .collect()
+    }
+
+    #[test]
+    fn records_every_window_and_the_budget() {
+        let text = render(&example(), Options::default());
+        let records: Vec<String> = rules_of(&text)
+            .iter()
+            .filter_map(|r| r["record"].as_str().map(String::from))
+            .collect();
+        for w in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] {
+            for prefix in ["slo:sli_bad:rate", "slo:sli_total:rate", "slo:sli_error:ratio_rate"] {
+                assert!(records.contains(&format!("{prefix}{w}")), "missing {prefix}{w}");
+            }
+        }
+        assert!(records.contains(&"slo:error_budget_remaining:ratio".to_string()));
+        assert!(text.contains("1 - slo:sli_error:ratio_rate30d{slo=\"availability\"} / 0.001"));
+        assert!(text.contains("(sum(rate(errors_total[5m])))\n          or\n          0 * (sum(rate(requests_total[5m])))"));
+    }
+
+    #[test]
+    fn page_alert_needs_both_windows_and_the_traffic_guard() {
+        let text = render(&example(), Options::default());
+        let alert = rules_of(&text).into_iter().find(|r| r["alert"].is_string()).unwrap();
+        assert_eq!(alert["alert"].as_str(), Some("ShopAvailabilityBurnRatePage"));
+        let expr = alert["expr"].as_str().unwrap();
+        assert!(expr.contains("slo:sli_error:ratio_rate1h{slo=\"availability\"} > (14.4 * 0.001)"));
+        assert!(expr.contains("slo:sli_error:ratio_rate5m{slo=\"availability\"} > (14.4 * 0.001)"));
+        assert!(expr.contains("slo:sli_bad:rate1h{slo=\"availability\"} * 3600 >= 20"));
+        assert!(expr.contains("\"long_window\", \"1h\", \"\", \"\"), \"short_window\", \"5m\""));
+        assert_eq!(alert["for"].as_str(), Some("2m"));
+        assert_eq!(alert["labels"]["severity"].as_str(), Some("page"));
+        let desc = alert["annotations"]["description"].as_str().unwrap();
+        assert!(desc.contains("fires when 1h and 5m above 1.44% (14.4x, budget gone in 50h)"), "{desc}");
+        assert_eq!(
+            alert["annotations"]["runbook_url"].as_str(),
+            Some("https://example.invalid/runbooks/ShopAvailabilityBurnRatePage.md")
+        );
+    }
+
+    #[test]
+    fn window_scale_shrinks_ranges_but_keeps_names() {
+        let text = render(&example(), Options { window_scale: 1.0 / 30.0 });
+        assert!(text.contains("record: slo:sli_bad:rate1h"));
+        assert!(text.contains("sum(rate(errors_total[2m]))"));
+        assert!(text.contains("sum(rate(errors_total[10s]))"));
+        assert!(text.contains("slo:sli_bad:rate1h{slo=\"availability\"} * 120 >= 20"));
+        assert!(text.contains("for: 4s"));
+        assert!(text.contains("interval: 2s"));
+        assert!(!text.contains("[1h]"));
+    }
+
+    #[test]
+    fn tiers_of_one_severity_must_share_their_for() {
+        let mut slos = example();
+        assert!(validate(&slos).is_ok());
+        let mut second = slos[0].tiers[0].clone();
+        second.long_seconds = 21_600;
+        second.short_seconds = 1_800;
+        second.for_seconds = 900;
+        slos[0].tiers.push(second);
+        assert!(validate(&slos).is_err());
+    }
+
+    #[test]
+    fn formats_percentages_without_noise() {
+        assert_eq!(percent(14.4 * 0.001), "1.44%");
+        assert_eq!(percent(0.999), "99.9%");
+        assert_eq!(percent(6.0 * 0.01), "6%");
+    }
+}

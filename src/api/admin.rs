@@ -1,0 +1,65 @@
+//! Administration of accounts: list them, disable or enable one, grant admin.
+
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    docs::{ReadErrors, WriteErrors},
+    views::UserView,
+};
+use crate::{
+    auth::Principal,
+    db::repo,
+    domain::now_millis,
+    error::{AppError, AppResult},
+    extract::ApiJson,
+    state::AppState,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_users)).routes(routes!(update_user))
+}
+
+/// Every account (administrators only).
+#[utoipa::path(get, path = "/admin/users", tag = "admin", security(("session" = []), ("token" = [])),
+    responses((status = 200, body = Vec<UserView>), (status = 403, description = "Not an administrator", body = crate::error::Problem, content_type = "application/problem+json"), ReadErrors))]
+pub async fn list_users(State(state): State<AppState>, principal: Principal) -> AppResult<axum::Json<Vec<UserView>>> {
+    principal.require_admin()?;
+    let mut c = state.db.conn().await?;
+    let users = repo::users::list(&state.db, &mut c).await?;
+    Ok(axum::Json(users.iter().map(UserView::from).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub disabled: Option<bool>,
+    pub is_admin: Option<bool>,
+}
+
+/// Disables, enables or changes the admin flag of an account. A disabled account's
+/// sessions and tokens stop working at once.
+#[utoipa::path(patch, path = "/admin/users/{id}", tag = "admin", params(("id" = i64, Path)), request_body = UpdateUser,
+    security(("session" = []), ("token" = [])), responses((status = 200, body = UserView), WriteErrors))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<UpdateUser>,
+) -> AppResult<axum::Json<UserView>> {
+    principal.require_admin()?;
+    principal.require_write()?;
+    if id == principal.id() && (body.disabled == Some(true) || body.is_admin == Some(false)) {
+        return Err(AppError::Conflict("self_lockout", "Administrators cannot disable or demote themselves.".into()));
+    }
+    let db = &state.db;
+    let mut tx = db.begin().await?;
+    if !repo::users::set_flags(db, &mut tx, id, body.disabled, body.is_admin, now_millis()).await? {
+        return Err(AppError::NotFound);
+    }
+    let user = repo::users::by_id(db, &mut tx, id).await?.ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    Ok(axum::Json(UserView::from(&user)))
+}

@@ -1,0 +1,113 @@
+//! `Idempotency-Key` on creating endpoints (POST). The first request with a key runs
+//! and its response is stored for 24 hours; a retry with the same key and body gets
+//! the stored response without a second row; the same key with another body gets 422.
+//!
+//! Concurrent requests with one key: the first claims the key (a unique row), the
+//! others wait for its response and replay it. A claim whose request died (process
+//! killed mid-request) is taken over after a minute; that is the one window in which
+//! a retry could create a second row.
+
+use std::time::Duration;
+
+use axum::{
+    body::{to_bytes, Body},
+    extract::{FromRequestParts, Request, State},
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use crate::{
+    auth::{secret::sha256_hex, Principal},
+    db::repo,
+    domain::now_millis,
+    error::AppError,
+    extract::MAX_BODY_BYTES,
+    state::AppState,
+};
+
+const TTL_MS: i64 = 24 * 3600 * 1000;
+const ABANDONED_MS: i64 = 60 * 1000;
+const WAIT: Duration = Duration::from_millis(25);
+const MAX_WAIT: Duration = Duration::from_secs(10);
+
+pub const HEADER: &str = "idempotency-key";
+
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
+        return next.run(req).await;
+    }
+    match handle(state, req, next).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, AppError> {
+    let key = req.headers().get(HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").trim().to_owned();
+    if key.is_empty() || key.len() > 255 {
+        return Err(AppError::BadRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible characters.".into()));
+    }
+    let (mut parts, body) = req.into_parts();
+    let principal = Principal::from_request_parts(&mut parts, &state).await?;
+    let bytes = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| AppError::PayloadTooLarge)?;
+    let mut fingerprint = format!("{} {}\n", parts.method, parts.uri.path()).into_bytes();
+    fingerprint.extend_from_slice(&bytes);
+    let hash = sha256_hex(&fingerprint);
+    let db = &state.db;
+    let user = principal.id();
+    let started = tokio::time::Instant::now();
+    loop {
+        let now = now_millis();
+        let mut tx = db.begin().await?;
+        let claimed = repo::idempotency::claim(db, &mut tx, user, &key, &hash, now, now + TTL_MS).await?;
+        let existing = if claimed { None } else { repo::idempotency::get(db, &mut tx, user, &key, now).await? };
+        tx.commit().await?;
+        if claimed {
+            return run_and_store(&state, user, &key, Request::from_parts(parts, Body::from(bytes)), next).await;
+        }
+        let Some(row) = existing else { continue };
+        if row.request_hash != hash {
+            return Err(AppError::IdempotencyMismatch);
+        }
+        if let (Some(status), Some(body)) = (row.status_code, row.response_body) {
+            return Ok(replay(status, body));
+        }
+        if row.created_at < now - ABANDONED_MS {
+            let mut tx = db.begin().await?;
+            repo::idempotency::release(db, &mut tx, user, &key).await?;
+            tx.commit().await?;
+            continue;
+        }
+        if started.elapsed() > MAX_WAIT {
+            return Err(AppError::Conflict("request_in_progress", "A request with this Idempotency-Key is still being processed.".into()));
+        }
+        tokio::time::sleep(WAIT).await;
+    }
+}
+
+/// Runs the request and stores its answer; a server error releases the key so the
+/// client can retry.
+async fn run_and_store(state: &AppState, user: i64, key: &str, req: Request, next: Next) -> Result<Response, AppError> {
+    let response = next.run(req).await;
+    let (parts, body) = response.into_parts();
+    let bytes = to_bytes(body, usize::MAX).await.map_err(|e| AppError::Internal(anyhow::anyhow!("buffering response: {e}")))?;
+    let db = &state.db;
+    let mut tx = db.begin().await?;
+    if parts.status.is_server_error() {
+        repo::idempotency::release(db, &mut tx, user, key).await?;
+    } else {
+        repo::idempotency::complete(db, &mut tx, user, key, i64::from(parts.status.as_u16()), &String::from_utf8_lossy(&bytes)).await?;
+    }
+    tx.commit().await?;
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+fn replay(status: i64, body: String) -> Response {
+    let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+    let content_type = if status.is_client_error() { "application/problem+json" } else { "application/json" };
+    let mut res = (status, body).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    res
+}

@@ -1,0 +1,101 @@
+//! The HTTP surface: one router built from the feature routers, with the layers every
+//! request passes through added once at the root. The OpenAPI document is generated
+//! from the same routers, so it covers exactly what is served.
+
+mod access;
+mod admin;
+pub mod auth;
+mod comments;
+pub mod docs;
+mod health;
+mod idempotency;
+mod labels;
+mod me;
+mod members;
+mod projects;
+mod task_input;
+mod task_list;
+mod tasks;
+pub mod views;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    extract::{DefaultBodyLimit, Request, State},
+    http::{header, HeaderValue},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use tower_http::{catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::{error::AppError, extract::MAX_BODY_BYTES, state::AppState, telemetry};
+
+/// The OpenAPI document of every route, as served at `/api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+fn routes() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .merge(auth::router())
+        .merge(me::router())
+        .merge(admin::router())
+        .merge(projects::router())
+        .merge(members::router())
+        .merge(labels::router())
+        .merge(tasks::router())
+        .merge(task_list::router())
+        .merge(comments::router());
+    OpenApiRouter::with_openapi(docs::ApiDoc::openapi()).nest("/api/v1", api).merge(health::router())
+}
+
+/// The application's router. `/metrics` is added here unless it has its own listener.
+pub fn router(state: AppState) -> Router {
+    let (routes, mut doc) = routes().split_for_parts();
+    doc.info.version = crate::VERSION.to_owned();
+    let doc = Arc::new(doc);
+    let mut app = routes
+        .route("/api/v1/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
+        .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::layer));
+    if state.config.metrics_listen.is_none() {
+        app = app.route("/metrics", get(metrics));
+    }
+    let timeout = state.config.request_timeout;
+    app.fallback(|| async { AppError::NotFound })
+        .method_not_allowed_fallback(|| async {
+            AppError::BadRequest("method_not_allowed", "This method is not allowed on this resource.".into())
+        })
+        .layer(middleware::from_fn(move |req: Request, next: Next| request_timeout(timeout, req, next)))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(middleware::from_fn_with_state(state.clone(), telemetry::http::observe))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .with_state(state)
+}
+
+/// The router of the separate metrics listener.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(state)
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    state.db.record_pool_gauges();
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Answers 503 instead of letting a request run past the configured bound.
+async fn request_timeout(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => AppError::Unavailable("the request took too long").into_response(),
+    }
+}

@@ -1,0 +1,289 @@
+//! Tasks: create, get, update (partial, version-checked), delete, move.
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    access::{self, Fields},
+    docs::{ReadErrors, WriteErrors},
+    task_input::{changes, label_change, set_status, CreateTask, UpdateTask},
+    views::TaskView,
+};
+use crate::{
+    auth::Principal,
+    db::{
+        repo,
+        repo::{tasks::TaskFields, Connection},
+        Db,
+    },
+    domain::{now_millis, Position, Role, TaskStatus},
+    error::{AppError, AppResult},
+    extract::ApiJson,
+    state::AppState,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_task))
+        .routes(routes!(get_task, update_task, delete_task))
+        .routes(routes!(move_task))
+}
+
+/// The task as JSON with its `ETag`.
+pub fn task_response(status: StatusCode, view: TaskView) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{}\"", view.version)).expect("digits are a valid header");
+    let mut res = (status, axum::Json(view)).into_response();
+    res.headers_mut().insert(header::ETAG, etag);
+    res
+}
+
+/// The version named by `If-Match` (`"3"`, `W/"3"`), or `None` without the header.
+/// `*` matches any version.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
+    let Some(raw) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let raw = raw.to_str().map_err(|_| AppError::BadRequest("invalid_if_match", "If-Match is not readable.".into()))?.trim();
+    if raw == "*" {
+        return Ok(None);
+    }
+    raw.trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| AppError::BadRequest("invalid_if_match", "If-Match must be an ETag from this API, e.g. \"3\".".into()))
+}
+
+async fn load_labels(db: &Db, c: &mut Connection, task_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    Ok(repo::tasks::label_ids(db, c, &[task_id]).await?.into_iter().map(|(_, l)| l).collect())
+}
+
+/// Checks that the assignee is a member and the labels belong to the project.
+async fn check_references(db: &Db, c: &mut Connection, project_id: i64, assignee: Option<i64>, labels: Option<&[i64]>) -> AppResult<()> {
+    let mut f = Fields::default();
+    if let Some(a) = assignee {
+        if repo::members::role_of(db, c, project_id, a).await?.is_none() {
+            f.push("assignee_id", "not_a_member", "the assignee must be a member of the project");
+        }
+    }
+    if let Some(labels) = labels {
+        if repo::labels::count_in_project(db, c, project_id, labels).await? != labels.len() as i64 {
+            f.push("labels", "unknown_label", "every label must belong to the project");
+        }
+    }
+    f.finish()
+}
+
+/// Creates a task at the end of its status column.
+#[utoipa::path(post, path = "/projects/{id}/tasks", tag = "tasks", request_body = CreateTask,
+    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    security(("session" = []), ("token" = [])),
+    responses((status = 201, body = TaskView, headers(("etag" = String))), WriteErrors))]
+pub async fn create_task(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(project_id): Path<i64>,
+    ApiJson(body): ApiJson<CreateTask>,
+) -> AppResult<Response> {
+    principal.require_write()?;
+    let now = now_millis();
+    let mut fields = body.fields(now)?;
+    let labels = body.labels.clone().unwrap_or_default();
+    let db = &state.db;
+    let mut tx = db.begin().await?;
+    access::require_editor(access::role_in(db, &mut tx, project_id, principal.id()).await?)?;
+    check_references(db, &mut tx, project_id, fields.assignee_id, Some(&labels)).await?;
+    let last = repo::tasks::last_position(db, &mut tx, project_id, &fields.status, 0).await?;
+    fields.position = Position::between(last.as_deref().and_then(Position::parse).as_ref(), None).as_str().to_owned();
+    let row = repo::tasks::insert(db, &mut tx, project_id, &fields, principal.id(), now).await?;
+    repo::tasks::set_labels(db, &mut tx, row.id, &labels).await?;
+    repo::activity::record(
+        db,
+        &mut tx,
+        row.id,
+        principal.id(),
+        &[repo::activity::Change { field: "created", old: None, new: Some(row.title.clone()) }],
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state.metrics.tasks_created.inc();
+    if row.status == TaskStatus::Done.as_str() {
+        state.metrics.tasks_completed.inc();
+    }
+    let mut labels = labels;
+    labels.sort_unstable();
+    Ok(task_response(StatusCode::CREATED, TaskView::new(&row, labels)))
+}
+
+/// One task.
+#[utoipa::path(get, path = "/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), security(("session" = []), ("token" = [])),
+    responses((status = 200, body = TaskView, headers(("etag" = String))), ReadErrors))]
+pub async fn get_task(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<Response> {
+    let db = &state.db;
+    let mut c = db.conn().await?;
+    let (row, _) = repo::tasks::get_for_member(db, &mut c, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
+    let labels = load_labels(db, &mut c, id).await?;
+    Ok(task_response(StatusCode::OK, TaskView::new(&row, labels)))
+}
+
+/// Loads a task for writing: the caller must be an editor, and `If-Match` (when
+/// sent) must name the current version.
+async fn load_for_write(
+    db: &Db,
+    c: &mut Connection,
+    id: i64,
+    principal: &Principal,
+    expected: Option<i64>,
+) -> AppResult<repo::tasks::TaskRow> {
+    let (row, role) = repo::tasks::get_for_member(db, c, id, principal.id(), true).await?.ok_or(AppError::NotFound)?;
+    access::require_editor(Role::parse(&role).unwrap_or(Role::Viewer))?;
+    if expected.is_some_and(|v| v != row.version) {
+        return Err(AppError::PreconditionFailed);
+    }
+    Ok(row)
+}
+
+/// Writes the new fields and their activity; 412 if the version moved meanwhile.
+async fn save(
+    state: &AppState,
+    c: &mut Connection,
+    principal: &Principal,
+    row: &repo::tasks::TaskRow,
+    next: &TaskFields,
+    labels: Option<(&[i64], &[i64])>,
+    now: i64,
+) -> AppResult<()> {
+    let db = &state.db;
+    let current = TaskFields::from(row);
+    if !repo::tasks::update(db, c, row.id, row.version, next, now).await? {
+        return Err(AppError::PreconditionFailed);
+    }
+    let mut log = changes(&current, next);
+    if let Some((old, new)) = labels {
+        repo::tasks::set_labels(db, c, row.id, new).await?;
+        log.extend(label_change(old, new));
+    }
+    repo::activity::record(db, c, row.id, principal.id(), &log, now).await?;
+    if current.status != TaskStatus::Done.as_str() && next.status == TaskStatus::Done.as_str() {
+        state.metrics.tasks_completed.inc();
+    }
+    Ok(())
+}
+
+/// Changes some fields. Send `If-Match` with the `ETag` you read to avoid
+/// overwriting someone else's change (412 when stale).
+#[utoipa::path(patch, path = "/tasks/{id}", tag = "tasks", request_body = UpdateTask,
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being changed")),
+    security(("session" = []), ("token" = [])), responses((status = 200, body = TaskView, headers(("etag" = String))), WriteErrors))]
+pub async fn update_task(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<UpdateTask>,
+) -> AppResult<Response> {
+    principal.require_write()?;
+    let expected = if_match(&headers)?;
+    let now = now_millis();
+    let db = &state.db;
+    let mut tx = db.begin().await?;
+    let row = load_for_write(db, &mut tx, id, &principal, expected).await?;
+    let mut next = body.apply(&TaskFields::from(&row), now)?;
+    check_references(db, &mut tx, row.project_id, body.assignee_id.flatten(), body.labels.as_deref()).await?;
+    if next.status != row.status {
+        let last = repo::tasks::last_position(db, &mut tx, row.project_id, &next.status, id).await?;
+        next.position = Position::between(last.as_deref().and_then(Position::parse).as_ref(), None).as_str().to_owned();
+    }
+    let old_labels = load_labels(db, &mut tx, id).await?;
+    let label_pair = body.labels.as_deref().map(|new| (old_labels.as_slice(), new));
+    save(&state, &mut tx, &principal, &row, &next, label_pair, now).await?;
+    let (row, _) = repo::tasks::get_for_member(db, &mut tx, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
+    let labels = load_labels(db, &mut tx, id).await?;
+    tx.commit().await?;
+    Ok(task_response(StatusCode::OK, TaskView::new(&row, labels)))
+}
+
+/// Deletes a task with its comments and activity.
+#[utoipa::path(delete, path = "/tasks/{id}", tag = "tasks",
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
+    security(("session" = []), ("token" = [])), responses((status = 204, description = "Deleted"), WriteErrors))]
+pub async fn delete_task(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>, headers: HeaderMap) -> AppResult<StatusCode> {
+    principal.require_write()?;
+    let expected = if_match(&headers)?;
+    let db = &state.db;
+    let mut tx = db.begin().await?;
+    let row = load_for_write(db, &mut tx, id, &principal, expected).await?;
+    if !repo::tasks::delete(db, &mut tx, id, row.version).await? {
+        return Err(AppError::PreconditionFailed);
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveTask {
+    /// The column to move to; defaults to the current one.
+    pub status: Option<TaskStatus>,
+    /// Place directly after this task of the target column.
+    pub after_id: Option<i64>,
+    /// Place directly before this task of the target column.
+    pub before_id: Option<i64>,
+}
+
+/// Moves a task within or between board columns. With neither `after_id` nor
+/// `before_id` it goes to the end of the column. Writes one row: the column is never
+/// renumbered.
+#[utoipa::path(post, path = "/tasks/{id}/move", tag = "tasks", request_body = MoveTask,
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being moved")),
+    security(("session" = []), ("token" = [])), responses((status = 200, body = TaskView, headers(("etag" = String))), WriteErrors))]
+pub async fn move_task(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<MoveTask>,
+) -> AppResult<Response> {
+    principal.require_write()?;
+    let expected = if_match(&headers)?;
+    let now = now_millis();
+    let db = &state.db;
+    let mut tx = db.begin().await?;
+    let row = load_for_write(db, &mut tx, id, &principal, expected).await?;
+    let mut next = TaskFields::from(&row);
+    let status = body.status.unwrap_or_else(|| TaskStatus::parse(&row.status).unwrap_or(TaskStatus::Todo));
+    set_status(&mut next, status, now);
+    let column = status.as_str();
+    let neighbour = |which: &'static str| AppError::field(which, "not_in_column", format!("{which} must be another task of the target column"));
+    let (before, after) = match (body.after_id, body.before_id) {
+        (Some(a), _) if a == id => return Err(neighbour("after_id")),
+        (_, Some(b)) if b == id => return Err(neighbour("before_id")),
+        (Some(a), _) => {
+            let lo = repo::tasks::position_in_column(db, &mut tx, row.project_id, column, a).await?.ok_or_else(|| neighbour("after_id"))?;
+            let hi = repo::tasks::neighbour_position(db, &mut tx, row.project_id, column, &lo, true, id).await?;
+            (Some(lo), hi)
+        }
+        (None, Some(b)) => {
+            let hi = repo::tasks::position_in_column(db, &mut tx, row.project_id, column, b).await?.ok_or_else(|| neighbour("before_id"))?;
+            let lo = repo::tasks::neighbour_position(db, &mut tx, row.project_id, column, &hi, false, id).await?;
+            (lo, Some(hi))
+        }
+        (None, None) => (repo::tasks::last_position(db, &mut tx, row.project_id, column, id).await?, None),
+    };
+    next.position = Position::between(
+        before.as_deref().and_then(Position::parse).as_ref(),
+        after.as_deref().and_then(Position::parse).as_ref(),
+    )
+    .as_str()
+    .to_owned();
+    save(&state, &mut tx, &principal, &row, &next, None, now).await?;
+    let (row, _) = repo::tasks::get_for_member(db, &mut tx, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
+    let labels = load_labels(db, &mut tx, id).await?;
+    tx.commit().await?;
+    Ok(task_response(StatusCode::OK, TaskView::new(&row, labels)))
+}

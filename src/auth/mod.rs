@@ -1,0 +1,9 @@
+//! Who is calling: password hashing, session cookies and API tokens, the `Principal`
+//! extractor, and sign-in throttling.
+
+pub mod password;
+mod principal;
+pub mod secret;
+pub mod throttle;
+
+pub use principal::{Credential, Principal, SESSION_COOKIE};

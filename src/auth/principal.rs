@@ -1,0 +1,141 @@
+//! The `Principal` extractor: resolves the session cookie or the bearer token once per
+//! request (cached in the request's extensions) and refuses disabled accounts and
+//! revoked or expired tokens.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts, Method},
+};
+
+use super::secret::sha256_hex;
+use crate::{
+    db::repo::{self, users::UserRow},
+    domain::now_millis,
+    error::AppError,
+    state::AppState,
+};
+
+pub const SESSION_COOKIE: &str = "tm_session";
+
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Session { token_hash: String, csrf_token: String },
+    Token { id: i64, read_only: bool },
+}
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: UserRow,
+    pub credential: Credential,
+}
+
+impl Principal {
+    pub fn id(&self) -> i64 {
+        self.user.id
+    }
+
+    /// Read-only tokens may not change anything.
+    pub fn require_write(&self) -> Result<(), AppError> {
+        match self.credential {
+            Credential::Token { read_only: true, .. } => Err(AppError::Forbidden("This API token is read-only.".into())),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.user.is_admin != 0 {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("Administrators only.".into()))
+        }
+    }
+}
+
+fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+async fn resolve(parts: &Parts, state: &AppState) -> Result<Principal, AppError> {
+    let now = now_millis();
+    let db = &state.db;
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    let mut c = db.conn().await?;
+    let (user_id, credential) = if let Some(token) = bearer {
+        let row = repo::tokens::by_secret_hash(db, &mut c, &sha256_hex(token.as_bytes()))
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+            return Err(AppError::Unauthorized);
+        }
+        repo::tokens::touch(db, &mut c, row.id, now).await?;
+        (row.user_id, Credential::Token { id: row.id, read_only: row.scope == "read" })
+    } else if let Some(cookie) = cookie_value(parts, SESSION_COOKIE) {
+        let token_hash = sha256_hex(cookie.as_bytes());
+        let row = repo::sessions::get(db, &mut c, &token_hash, now).await?.ok_or(AppError::Unauthorized)?;
+        if parts.method != Method::GET && parts.method != Method::HEAD {
+            check_origin(parts, state)?;
+        }
+        (row.user_id, Credential::Session { token_hash, csrf_token: row.csrf_token })
+    } else {
+        return Err(AppError::Unauthorized);
+    };
+    let user = repo::users::by_id(db, &mut c, user_id).await?.ok_or(AppError::Unauthorized)?;
+    if user.disabled != 0 {
+        return Err(AppError::Unauthorized);
+    }
+    Ok(Principal { user, credential })
+}
+
+/// Cookie-authenticated writes must come from our own origin (or a non-browser
+/// client that sends no `Origin`): a cross-site page cannot act as the user.
+fn check_origin(parts: &Parts, state: &AppState) -> Result<(), AppError> {
+    let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let public = state.config.public_url.trim_end_matches('/');
+    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let same_host = origin.split_once("://").map(|(_, h)| h == host).unwrap_or(false);
+    if origin == public || same_host {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("Cross-origin request refused.".into()))
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(p) = parts.extensions.get::<Principal>() {
+            return Ok(p.clone());
+        }
+        let p = resolve(parts, state).await?;
+        parts.extensions.insert(p.clone());
+        Ok(p)
+    }
+}
+
+impl axum::extract::OptionalFromRequestParts<AppState> for Principal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+        match <Principal as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(p) => Ok(Some(p)),
+            Err(AppError::Unauthorized) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Typed configuration: built-in defaults, then an optional TOML file, then the
+//! environment (`TM_*`, plus the conventional `DATABASE_URL`), then command-line flags.
+//! Later sources win. Secrets are `SecretString`, so `Debug` and logs never show them,
+//! and each secret can also be read from a file (`*_FILE`) as Kubernetes mounts them.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use figment::{
+    providers::{Env, Format, Serialized, Toml},
+    Figment,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// JSON lines when standard error is not a terminal, human-readable when it is.
+    #[default]
+    Auto,
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address of the API and web UI listener.
+    pub listen: SocketAddr,
+    /// When set, `/metrics` is served only on this address.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Base URL people reach the service at (links in e-mails, CSRF origin check).
+    pub public_url: String,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// After SIGTERM, how long new requests are still served (readiness already 503)
+    /// so a load balancer can stop sending before the listener closes.
+    #[serde(with = "humantime_serde")]
+    pub drain_delay: Duration,
+    /// After the listener closes, how long in-flight requests may take to finish.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+
+    pub database_url: SecretString,
+    /// File holding the database URL (a mounted Kubernetes secret); wins over `database_url`.
+    pub database_url_file: Option<PathBuf>,
+    pub db_max_connections: u32,
+    #[serde(with = "humantime_serde")]
+    pub db_acquire_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub db_statement_timeout: Duration,
+
+    pub registration_enabled: bool,
+    /// Mark the session cookie `Secure` (serve over HTTPS).
+    pub cookie_secure: bool,
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
+    /// Failed sign-ins allowed per account and per client address within `login_window`.
+    pub login_max_failures: u32,
+    #[serde(with = "humantime_serde")]
+    pub login_window: Duration,
+    /// Trust the left-most `X-Forwarded-For` address as the client (behind a load balancer).
+    pub trust_forwarded_for: bool,
+
+    pub log_format: LogFormat,
+    /// `tracing` filter directives, e.g. `info,sqlx=warn`.
+    pub log_level: String,
+    /// `deployment.environment` on traces and logs.
+    pub environment: String,
+    /// Availability zone this replica runs in (telemetry and `build_info`).
+    pub zone: Option<String>,
+    pub pod_name: Option<String>,
+
+    /// Cron schedule (6 fields, seconds first) of the open/overdue task gauges; empty disables.
+    pub schedule_metrics_refresh: String,
+    /// Cron schedule of the cleanup of expired sessions, tokens and idempotency keys.
+    pub schedule_cleanup: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: ([127, 0, 0, 1], 8080).into(),
+            metrics_listen: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            request_timeout: Duration::from_secs(30),
+            drain_delay: Duration::ZERO,
+            shutdown_grace: Duration::from_secs(20),
+            database_url: SecretString::from("sqlite://./data/task-manager.db"),
+            database_url_file: None,
+            db_max_connections: 10,
+            db_acquire_timeout: Duration::from_secs(5),
+            db_statement_timeout: Duration::from_secs(10),
+            registration_enabled: true,
+            cookie_secure: false,
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            login_max_failures: 5,
+            login_window: Duration::from_secs(15 * 60),
+            trust_forwarded_for: false,
+            log_format: LogFormat::Auto,
+            log_level: "info".into(),
+            environment: "development".into(),
+            zone: None,
+            pod_name: None,
+            schedule_metrics_refresh: "*/30 * * * * *".into(),
+            schedule_cleanup: "0 17 * * * *".into(),
+        }
+    }
+}
+
+/// Values given on the command line; only the ones present override.
+#[derive(Debug, Default, Serialize)]
+pub struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+impl Config {
+    /// Loads the layered configuration. `file` comes from `--config` or `TM_CONFIG`.
+    pub fn load(file: Option<&std::path::Path>, flags: FlagOverrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            anyhow::ensure!(path.exists(), "configuration file {} not found", path.display());
+            figment = figment.merge(Toml::file(path));
+        }
+        let figment = figment
+            .merge(Env::prefixed("TM_").ignore(&["config"]))
+            .merge(Env::raw().only(&["database_url", "database_url_file"]))
+            .merge(Serialized::globals(flags));
+        let mut config: Config = figment.extract().context("invalid configuration")?;
+        if let Some(path) = &config.database_url_file {
+            let url = std::fs::read_to_string(path)
+                .with_context(|| format!("reading database URL from {}", path.display()))?;
+            config.database_url = SecretString::from(url.trim().to_owned());
+        }
+        Ok(config)
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.expose_secret().starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_serve_sqlite_on_loopback() {
+        figment::Jail::expect_with(|_| {
+            let c = Config::load(None, FlagOverrides::default()).unwrap();
+            assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+            assert!(c.is_sqlite());
+            assert_eq!(c.shutdown_grace, Duration::from_secs(20));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_beats_file_and_flags_beat_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("tm.toml", "listen = \"127.0.0.1:1000\"\ndb_max_connections = 3\ndrain_delay = \"2s\"")?;
+            jail.set_env("TM_LISTEN", "127.0.0.1:2000");
+            jail.set_env("TM_DRAIN_DELAY", "5s");
+            let c = Config::load(Some("tm.toml".as_ref()), FlagOverrides::default()).unwrap();
+            assert_eq!(c.listen.to_string(), "127.0.0.1:2000");
+            assert_eq!(c.db_max_connections, 3);
+            assert_eq!(c.drain_delay, Duration::from_secs(5));
+            let flags = FlagOverrides { listen: Some("127.0.0.1:3000".parse().unwrap()), ..Default::default() };
+            let c = Config::load(Some("tm.toml".as_ref()), flags).unwrap();
+            assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_and_can_come_from_a_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("db-url", "postgres://app:hunter2@db/tm\n")?;
+            jail.set_env("DATABASE_URL_FILE", "db-url");
+            let c = Config::load(None, FlagOverrides::default()).unwrap();
+            assert_eq!(c.database_url.expose_secret(), "postgres://app:hunter2@db/tm");
+            assert!(!format!("{c:?}").contains("hunter2"));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,16 @@
+//! SQL, one file per table family. Functions take the `Db` (for `observe`) and a
+//! connection or transaction, so callers decide what runs in one transaction.
+
+pub mod activity;
+pub mod comments;
+pub mod idempotency;
+pub mod labels;
+pub mod members;
+pub mod projects;
+pub mod sessions;
+pub mod tasks;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+pub use sqlx::AnyConnection as Connection;

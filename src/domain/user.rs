@@ -1,0 +1,95 @@
+//! Account values: e-mail, display name, password and time zone.
+
+use secrecy::SecretString;
+
+use super::text::bounded_string;
+use crate::error::FieldError;
+
+/// An e-mail address; `normalized()` (lower case) is what uniqueness is checked on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let v = raw.trim();
+        let invalid = || FieldError::new("email", "invalid", "email must look like name@example.com");
+        if v.len() > 254 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let (local, domain) = v.rsplit_once('@').ok_or_else(invalid)?;
+        if local.is_empty() || domain.len() < 3 || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+            return Err(invalid());
+        }
+        Ok(Self(v.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn normalized(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+bounded_string!(
+    /// 1..=100 characters after trimming.
+    DisplayName, "display_name", 1, 100
+);
+
+/// A new password: 10..=256 characters. Never logged (`SecretString`).
+pub struct Password(SecretString);
+
+impl Password {
+    pub fn parse(raw: &str, field: &str) -> Result<Self, FieldError> {
+        let n = raw.chars().count();
+        if n < 10 {
+            return Err(FieldError::new(field, "too_short", "password must be at least 10 characters"));
+        }
+        if n > 256 {
+            return Err(FieldError::new(field, "too_long", "password must be at most 256 characters"));
+        }
+        Ok(Self(SecretString::from(raw.to_owned())))
+    }
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+}
+
+/// An IANA time zone name such as `Europe/Paris`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZone(chrono_tz::Tz);
+
+impl TimeZone {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        raw.trim()
+            .parse::<chrono_tz::Tz>()
+            .map(Self)
+            .map_err(|_| FieldError::new("time_zone", "invalid", "time_zone must be an IANA name such as Europe/Paris"))
+    }
+    pub fn as_str(&self) -> &str {
+        self.0.name()
+    }
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_rules() {
+        assert_eq!(Email::parse(" Ada@Example.COM ").unwrap().normalized(), "ada@example.com");
+        for bad in ["", "ada", "ada@", "@example.com", "a da@example.com", "ada@example"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_and_zone_rules() {
+        assert!(Password::parse("short", "password").is_err());
+        assert!(Password::parse("long enough pw", "password").is_ok());
+        assert_eq!(TimeZone::parse("Europe/Paris").unwrap().as_str(), "Europe/Paris");
+        assert!(TimeZone::parse("Mars/Olympus").is_err());
+    }
+}

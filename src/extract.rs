@@ -1,0 +1,167 @@
+//! Request extractors whose rejections use the application's error shape, so a
+//! malformed body or query answers with problem+json like every other error.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts},
+};
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError};
+
+/// Largest request body accepted anywhere in the API.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A JSON body. Syntax errors are 400; a body that parses but has a wrong type, an
+/// unknown field or an unknown enum value is 422 with the offending field's path.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim();
+                mime.eq_ignore_ascii_case("application/json") || mime.to_ascii_lowercase().ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::BadRequest("unreadable_body", "The request body could not be read.".into())
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON with the path of the failing field, for precise 422 answers.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        use serde_json::error::Category;
+        match inner.classify() {
+            Category::Syntax | Category::Eof | Category::Io => {
+                AppError::BadRequest("malformed_json", format!("The body is not valid JSON: {inner}"))
+            }
+            Category::Data => {
+                let field = if path == "." { String::new() } else { path };
+                let message = inner.to_string();
+                // serde appends " at line L column C"; the field path already says where.
+                let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+                let code = if message.starts_with("missing field") {
+                    "required"
+                } else if message.starts_with("unknown field") {
+                    "unknown_field"
+                } else {
+                    "invalid"
+                };
+                let field = match (code, message.split('`').nth(1)) {
+                    ("required" | "unknown_field", Some(name)) if field.is_empty() => name.to_owned(),
+                    _ => field,
+                };
+                AppError::Unprocessable(vec![FieldError::new(field, code, message)])
+            }
+        }
+    })
+}
+
+/// Query parameters as a list of pairs, keeping repeated keys (`status=todo&status=done`).
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        Ok(QueryPairs(form_urlencoded::parse(q.as_bytes()).into_owned().collect()))
+    }
+}
+
+impl QueryPairs {
+    /// Values of a key, repeated keys and comma-separated lists both accepted.
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    pub fn one(&self, key: &str) -> Option<String> {
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    /// Rejects parameters the endpoint does not know, so a typo is not silently ignored.
+    pub fn only(&self, known: &[&str]) -> Result<(), AppError> {
+        let unknown: Vec<FieldError> = self
+            .0
+            .iter()
+            .filter(|(k, _)| !known.contains(&k.as_str()))
+            .map(|(k, _)| FieldError::new(k.clone(), "unknown_parameter", format!("unknown query parameter `{k}`")))
+            .collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Unprocessable(unknown))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        title: String,
+        n: Option<u8>,
+    }
+
+    #[test]
+    fn syntax_errors_are_400_and_type_errors_name_the_field() {
+        assert_eq!(parse_json::<Body>(b"{").unwrap_err().status(), 400);
+        match parse_json::<Body>(br#"{"title":"x","n":"seven"}"#).unwrap_err() {
+            AppError::Unprocessable(e) => assert_eq!(e[0].field, "n"),
+            other => panic!("{other:?}"),
+        }
+        match parse_json::<Body>(br#"{"n":1}"#).unwrap_err() {
+            AppError::Unprocessable(e) => assert_eq!((e[0].field.as_str(), e[0].code.as_str()), ("title", "required")),
+            other => panic!("{other:?}"),
+        }
+        match parse_json::<Body>(br#"{"title":"x","colour":1}"#).unwrap_err() {
+            AppError::Unprocessable(e) => assert_eq!((e[0].field.as_str(), e[0].code.as_str()), ("colour", "unknown_field")),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// The socket address of the client, when the server was started with connect info.
+pub struct PeerAddr(pub Option<std::net::SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0)))
+    }
+}

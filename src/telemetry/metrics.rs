@@ -1,0 +1,204 @@
+//! The Prometheus registry and every metric the service exports. `docs/metrics.md`
+//! documents each one; a test keeps the two in step. Labels take values from small
+//! fixed sets only (route templates, operation names, outcomes), never ids or paths.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// Request latency buckets: 5 ms … 10 s, including the 200 ms objective.
+pub const HTTP_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
+/// Database buckets: 0.5 ms … 5 s, including the 50 ms database objective.
+pub const DB_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+pub struct Metrics {
+    pub registry: Registry,
+    pub http_duration: HistogramVec,
+    pub http_requests: IntCounterVec,
+    pub http_active: IntGaugeVec,
+    pub db_duration: HistogramVec,
+    pub db_connections: IntGaugeVec,
+    pub db_connections_max: IntGauge,
+    pub db_wait: Histogram,
+    pub ready: IntGauge,
+    pub tasks_created: IntCounter,
+    pub tasks_completed: IntCounter,
+    pub users_registered: IntCounter,
+    pub tasks_open: IntGauge,
+    pub tasks_overdue: IntGauge,
+    pub login_attempts: IntCounterVec,
+    pub job_runs: IntCounterVec,
+    pub job_duration: HistogramVec,
+    pub job_last_success: IntGaugeVec,
+    pub spans_dropped: IntCounter,
+}
+
+fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
+    r.register(Box::new(c.clone())).expect("metric names are unique");
+    c
+}
+
+impl Metrics {
+    pub fn new(zone: Option<&str>) -> Self {
+        let r = Registry::new();
+        let http_labels = &["http_request_method", "http_route", "http_response_status_code"];
+        let m = Metrics {
+            http_duration: reg(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new("http_server_request_duration_seconds", "Duration of HTTP server requests.")
+                        .buckets(HTTP_BUCKETS.to_vec()),
+                    http_labels,
+                )
+                .unwrap(),
+            ),
+            http_requests: reg(
+                &r,
+                IntCounterVec::new(Opts::new("http_server_requests_total", "HTTP requests answered."), http_labels)
+                    .unwrap(),
+            ),
+            http_active: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("http_server_active_requests", "HTTP requests being served."),
+                    &["http_request_method"],
+                )
+                .unwrap(),
+            ),
+            db_duration: reg(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new("db_client_operation_duration_seconds", "Duration of named database operations.")
+                        .buckets(DB_BUCKETS.to_vec()),
+                    &["db_operation_name", "outcome"],
+                )
+                .unwrap(),
+            ),
+            db_connections: reg(
+                &r,
+                IntGaugeVec::new(Opts::new("db_client_connections_usage", "Pool connections by state."), &["state"])
+                    .unwrap(),
+            ),
+            db_connections_max: reg(
+                &r,
+                IntGauge::new("db_client_connections_max", "Largest number of pool connections.").unwrap(),
+            ),
+            db_wait: reg(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "db_client_connections_wait_duration_seconds",
+                        "Time spent waiting for a pool connection.",
+                    )
+                    .buckets(DB_BUCKETS.to_vec()),
+                )
+                .unwrap(),
+            ),
+            ready: reg(&r, IntGauge::new("task_manager_ready", "1 while readiness answers 200.").unwrap()),
+            tasks_created: reg(&r, IntCounter::new("task_manager_tasks_created_total", "Tasks created.").unwrap()),
+            tasks_completed: reg(
+                &r,
+                IntCounter::new("task_manager_tasks_completed_total", "Tasks moved to done.").unwrap(),
+            ),
+            users_registered: reg(
+                &r,
+                IntCounter::new("task_manager_users_registered_total", "Accounts created.").unwrap(),
+            ),
+            tasks_open: reg(&r, IntGauge::new("task_manager_tasks_open", "Tasks not done.").unwrap()),
+            tasks_overdue: reg(
+                &r,
+                IntGauge::new("task_manager_tasks_overdue", "Open tasks past their due time.").unwrap(),
+            ),
+            login_attempts: reg(
+                &r,
+                IntCounterVec::new(Opts::new("task_manager_login_attempts_total", "Sign-in attempts."), &["outcome"])
+                    .unwrap(),
+            ),
+            job_runs: reg(
+                &r,
+                IntCounterVec::new(Opts::new("task_manager_job_runs_total", "Scheduled job runs."), &["job", "outcome"])
+                    .unwrap(),
+            ),
+            job_duration: reg(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new("task_manager_job_duration_seconds", "Duration of scheduled job runs.")
+                        .buckets(vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0]),
+                    &["job"],
+                )
+                .unwrap(),
+            ),
+            job_last_success: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("task_manager_job_last_success_timestamp_seconds", "Unix time of the last successful run."),
+                    &["job"],
+                )
+                .unwrap(),
+            ),
+            spans_dropped: reg(
+                &r,
+                IntCounter::new("task_manager_otel_spans_dropped_total", "Spans dropped before export.").unwrap(),
+            ),
+            registry: r,
+        };
+        let info = IntGaugeVec::new(
+            Opts::new("task_manager_build_info", "Build and placement of this replica; always 1."),
+            &["version", "commit", "zone"],
+        )
+        .unwrap();
+        info.with_label_values(&[crate::VERSION, crate::GIT_COMMIT, zone.unwrap_or("")]).set(1);
+        reg(&m.registry, info);
+        #[cfg(target_os = "linux")]
+        m.registry
+            .register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+            .expect("process collector registers once");
+        // Series with known label values exist from the start, so rates and alerts
+        // see a zero instead of nothing.
+        for outcome in ["success", "failure", "throttled"] {
+            m.login_attempts.with_label_values(&[outcome]).inc_by(0);
+        }
+        for state in ["used", "idle"] {
+            m.db_connections.with_label_values(&[state]).set(0);
+        }
+        m
+    }
+
+    /// Records one finished HTTP request.
+    pub fn observe_http(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let status = status.to_string();
+        let labels = [method, route, status.as_str()];
+        self.http_duration.with_label_values(&labels).observe(seconds);
+        self.http_requests.with_label_values(&labels).inc();
+    }
+
+    /// Registers a job's series before its first run.
+    pub fn declare_job(&self, job: &str) {
+        for outcome in ["ok", "error", "skipped"] {
+            self.job_runs.with_label_values(&[job, outcome]).inc_by(0);
+        }
+    }
+
+    /// The text exposition served at `/metrics`.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding cannot fail");
+        String::from_utf8(buf).expect("exposition is UTF-8")
+    }
+}
+
+/// HTTP methods outside the standard set share one label value, so a client cannot
+/// create series by inventing methods.
+pub fn method_label(method: &http::Method) -> &'static str {
+    match *method {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        http::Method::HEAD => "HEAD",
+        http::Method::OPTIONS => "OPTIONS",
+        _ => "_OTHER",
+    }
+}

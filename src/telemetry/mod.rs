@@ -1,0 +1,117 @@
+//! Telemetry: the `tracing` subscriber (JSON lines or pretty), OpenTelemetry trace
+//! context for every span, the Prometheus registry (`metrics`) and the HTTP layer that
+//! records RED metrics and server spans (`http`).
+
+pub mod http;
+pub mod metrics;
+mod otel;
+
+use std::io::IsTerminal;
+
+use opentelemetry::trace::TraceContextExt;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
+
+use crate::config::{Config, LogFormat};
+pub use otel::{SpanExportSettings, TracingGuard};
+
+/// Installs the global subscriber. Returns the guard that flushes and shuts the span
+/// exporter down when dropped. Call once, from `main`.
+pub fn init(config: &Config, metrics: &std::sync::Arc<metrics::Metrics>) -> anyhow::Result<TracingGuard> {
+    let guard = otel::init(config, metrics.clone())?;
+    let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&config.log_level))?;
+    let json = match config.log_format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let fmt = if json {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .event_format(JsonWithTrace)
+            .with_writer(std::io::stderr)
+            .boxed()
+    } else {
+        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed()
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_opentelemetry::layer().with_tracer(guard.tracer()))
+        .with(fmt)
+        .try_init()?;
+    Ok(guard)
+}
+
+/// The current span's trace id as 32 hex digits, when a trace is active.
+pub fn current_trace_id() -> Option<String> {
+    let ctx = tracing::Span::current().context();
+    let span = ctx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| sc.trace_id().to_string())
+}
+
+fn current_span_id() -> Option<String> {
+    let ctx = tracing::Span::current().context();
+    let span = ctx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| sc.span_id().to_string())
+}
+
+/// JSON event format: timestamp, level, target, message and fields, plus the trace and
+/// span ids of the request the line belongs to, so logs join traces.
+struct JsonWithTrace;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for JsonWithTrace
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let mut fields = serde_json::Map::new();
+        event.record(&mut JsonVisitor(&mut fields));
+        let meta = event.metadata();
+        let mut line = serde_json::Map::new();
+        line.insert("timestamp".into(), chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true).into());
+        line.insert("level".into(), meta.level().as_str().into());
+        line.insert("target".into(), meta.target().into());
+        if let Some(t) = current_trace_id() {
+            line.insert("trace_id".into(), t.into());
+        }
+        if let Some(s) = current_span_id() {
+            line.insert("span_id".into(), s.into());
+        }
+        line.extend(fields);
+        writeln!(writer, "{}", serde_json::Value::Object(line))
+    }
+}
+
+struct JsonVisitor<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+
+impl tracing::field::Visit for JsonVisitor<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().into(), format!("{value:?}").into());
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+}

