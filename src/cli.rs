@@ -142,7 +142,14 @@ fn read_password() -> anyhow::Result<String> {
     }
 }
 
-async fn create_user(config: Config, metrics: Arc<Metrics>, email: &str, name: &str, admin: bool, time_zone: &str) -> anyhow::Result<()> {
+async fn create_user(
+    config: Config,
+    metrics: Arc<Metrics>,
+    email: &str,
+    name: &str,
+    admin: bool,
+    time_zone: &str,
+) -> anyhow::Result<()> {
     let password = read_password()?;
     let state = open_state(config, metrics).await?;
     let result = crate::api::auth::create_user(&state, email, &password, name, Some(time_zone), admin).await;

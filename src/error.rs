@@ -57,6 +57,8 @@ pub enum AppError {
     NotFound,
     #[error("conflict: {1}")]
     Conflict(&'static str, String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("precondition failed")]
     PreconditionFailed,
     #[error("request body too large")]
@@ -116,27 +118,42 @@ impl AppError {
             BadRequest(code, msg) => (StatusCode::BAD_REQUEST, code, msg.clone()),
             Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Sign in or send a valid API token.".into()),
             Forbidden(msg) => (StatusCode::FORBIDDEN, "forbidden", msg.clone()),
-            NotFound => (StatusCode::NOT_FOUND, "not_found", "The resource does not exist or you cannot see it.".into()),
+            NotFound => {
+                (StatusCode::NOT_FOUND, "not_found", "The resource does not exist or you cannot see it.".into())
+            }
             Conflict(code, msg) => (StatusCode::CONFLICT, code, msg.clone()),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This method is not allowed on this resource.".into(),
+            ),
             PreconditionFailed => (
                 StatusCode::PRECONDITION_FAILED,
                 "stale_version",
                 "The resource changed since you read it; fetch it again and retry.".into(),
             ),
-            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body exceeds 1 MiB.".into()),
+            PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body exceeds 1 MiB.".into())
+            }
             UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "Send the body as application/json.".into(),
             ),
-            Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Some values are invalid.".into()),
+            Unprocessable(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Some values are invalid.".into())
+            }
             IdempotencyMismatch => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
                 "This Idempotency-Key was used with a different request.".into(),
             ),
-            TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "Too many attempts; retry later.".into()),
-            Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("Temporarily unavailable: {why}.")),
+            TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "Too many attempts; retry later.".into())
+            }
+            Unavailable(why) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("Temporarily unavailable: {why}."))
+            }
             Database(e) => match Self::classify_db(e) {
                 Some(mapped) => mapped.parts(),
                 None => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "An unexpected error occurred.".into()),
@@ -175,8 +192,7 @@ impl IntoResponse for AppError {
             trace_id,
         };
         let mut res = (status, axum::Json(problem)).into_response();
-        res.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         let retry_after = match &self {
             AppError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),

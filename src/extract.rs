@@ -125,6 +125,17 @@ impl QueryPairs {
     }
 }
 
+/// The socket address of the client, when the server was started with connect info.
+pub struct PeerAddr(pub Option<std::net::SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,19 +160,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match parse_json::<Body>(br#"{"title":"x","colour":1}"#).unwrap_err() {
-            AppError::Unprocessable(e) => assert_eq!((e[0].field.as_str(), e[0].code.as_str()), ("colour", "unknown_field")),
+            AppError::Unprocessable(e) => {
+                assert_eq!((e[0].field.as_str(), e[0].code.as_str()), ("colour", "unknown_field"))
+            }
             other => panic!("{other:?}"),
         }
-    }
-}
-
-/// The socket address of the client, when the server was started with connect info.
-pub struct PeerAddr(pub Option<std::net::SocketAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(PeerAddr(parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0)))
     }
 }

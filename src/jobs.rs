@@ -8,18 +8,16 @@
 use std::{future::Future, pin::Pin, sync::Arc, time::Instant};
 
 use tokio_cron_scheduler::{Job, JobScheduler};
+use tracing::Instrument;
 
-use crate::{
-    db::repo,
-    domain::now_millis,
-    state::AppState,
-};
+use crate::{db::repo, domain::now_millis, state::AppState};
 
 type JobFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+type JobFn = fn(AppState) -> JobFuture;
 
 pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
     let scheduler = JobScheduler::new().await?;
-    let jobs: [(&str, String, fn(AppState) -> JobFuture); 2] = [
+    let jobs: [(&str, String, JobFn); 2] = [
         ("metrics_refresh", state.config.schedule_metrics_refresh.clone(), |s| Box::pin(refresh_gauges(s))),
         ("cleanup", state.config.schedule_cleanup.clone(), |s| Box::pin(cleanup(s))),
     ];
@@ -48,9 +46,8 @@ pub async fn stop(mut scheduler: JobScheduler) {
 /// Runs one job, recording its outcome, duration and last success.
 pub async fn run_measured(name: &'static str, state: AppState, job: impl Future<Output = anyhow::Result<()>>) {
     let span = tracing::info_span!("job", otel.name = name, job = name);
-    let _enter = span.enter();
     let start = Instant::now();
-    let result = job.await;
+    let result = job.instrument(span).await;
     let m = Arc::clone(&state.metrics);
     m.job_duration.with_label_values(&[name]).observe(start.elapsed().as_secs_f64());
     match result {

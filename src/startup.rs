@@ -7,9 +7,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use tokio::net::TcpListener;
 
-use crate::{
-    api, config::Config, db::Db, jobs, lifecycle::Lifecycle, state::AppState, telemetry::metrics::Metrics,
-};
+use crate::{api, config::Config, db::Db, jobs, lifecycle::Lifecycle, state::AppState, telemetry::metrics::Metrics};
 
 pub struct Application {
     listener: TcpListener,

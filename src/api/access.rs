@@ -9,10 +9,7 @@ use crate::{
 
 /// The caller's role in the project, or 404.
 pub async fn role_in(db: &Db, c: &mut Connection, project_id: i64, user_id: i64) -> Result<Role, AppError> {
-    repo::members::role_of(db, c, project_id, user_id)
-        .await?
-        .and_then(|r| Role::parse(&r))
-        .ok_or(AppError::NotFound)
+    repo::members::role_of(db, c, project_id, user_id).await?.and_then(|r| Role::parse(&r)).ok_or(AppError::NotFound)
 }
 
 pub fn require_editor(role: Role) -> Result<(), AppError> {

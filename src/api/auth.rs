@@ -44,7 +44,8 @@ pub async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Regi
     if !state.config.registration_enabled {
         return Err(AppError::Forbidden("Registration is disabled on this server.".into()));
     }
-    let user = create_user(&state, &body.email, &body.password, &body.display_name, body.time_zone.as_deref(), false).await?;
+    let user =
+        create_user(&state, &body.email, &body.password, &body.display_name, body.time_zone.as_deref(), false).await?;
     Ok((StatusCode::CREATED, axum::Json(UserView::from(&user))).into_response())
 }
 
@@ -124,7 +125,8 @@ pub async fn authenticate(
 ) -> AppResult<repo::users::UserRow> {
     let db = &state.db;
     let normalized = email.trim().to_lowercase();
-    let subjects = throttle::Subjects::new(&normalized, &client_address(headers, peer, state.config.trust_forwarded_for));
+    let subjects =
+        throttle::Subjects::new(&normalized, &client_address(headers, peer, state.config.trust_forwarded_for));
     let window_ms = state.config.login_window.as_millis() as i64;
     let mut c = db.conn().await?;
     if let Err(e) = throttle::check(db, &mut c, &subjects, state.config.login_max_failures, window_ms).await {
@@ -133,7 +135,9 @@ pub async fn authenticate(
     }
     let user = repo::users::by_email(db, &mut c, &normalized).await?;
     drop(c);
-    let ok = password::verify(SecretString::from(password_raw.to_owned()), user.as_ref().map(|u| u.password_hash.clone())).await;
+    let ok =
+        password::verify(SecretString::from(password_raw.to_owned()), user.as_ref().map(|u| u.password_hash.clone()))
+            .await;
     let mut c = db.begin().await?;
     match user {
         Some(user) if ok && user.disabled == 0 => {
@@ -158,7 +162,16 @@ pub async fn start_session(state: &AppState, user_id: i64) -> AppResult<HeaderVa
     let now = now_millis();
     let ttl = state.config.session_ttl;
     let mut tx = state.db.begin().await?;
-    repo::sessions::insert(&state.db, &mut tx, &secret::sha256_hex(token.as_bytes()), user_id, &csrf, now, now + ttl.as_millis() as i64).await?;
+    repo::sessions::insert(
+        &state.db,
+        &mut tx,
+        &secret::sha256_hex(token.as_bytes()),
+        user_id,
+        &csrf,
+        now,
+        now + ttl.as_millis() as i64,
+    )
+    .await?;
     tx.commit().await?;
     let secure = if state.config.cookie_secure { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", ttl.as_secs());
@@ -175,9 +188,7 @@ pub async fn logout(State(state): State<AppState>, principal: Principal) -> AppR
         tx.commit().await?;
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().append(
-        header::SET_COOKIE,
-        HeaderValue::from_static("tm_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-    );
+    res.headers_mut()
+        .append(header::SET_COOKIE, HeaderValue::from_static("tm_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
     Ok(res)
 }

@@ -51,7 +51,8 @@ pub async fn add_comment(
     let text = bounded_text("body", &body.body, 1, 10_000).map_err(|e| AppError::Unprocessable(vec![e]))?;
     let db = &state.db;
     let mut tx = db.begin().await?;
-    let (_, role) = repo::tasks::get_for_member(db, &mut tx, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
+    let (_, role) =
+        repo::tasks::get_for_member(db, &mut tx, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
     access::require_editor(Role::parse(&role).unwrap_or(Role::Viewer))?;
     let cid = repo::comments::insert(db, &mut tx, id, principal.id(), &text, now_millis()).await?;
     let row = repo::comments::get(db, &mut tx, id, cid).await?.ok_or(AppError::NotFound)?;
@@ -62,7 +63,11 @@ pub async fn add_comment(
 /// Comments, oldest first.
 #[utoipa::path(get, path = "/tasks/{id}/comments", tag = "comments", params(("id" = i64, Path)),
     security(("session" = []), ("token" = [])), responses((status = 200, body = Vec<CommentView>), ReadErrors))]
-pub async fn list_comments(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<axum::Json<Vec<CommentView>>> {
+pub async fn list_comments(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<Vec<CommentView>>> {
     let db = &state.db;
     let mut c = db.conn().await?;
     repo::tasks::get_for_member(db, &mut c, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
@@ -73,7 +78,11 @@ pub async fn list_comments(State(state): State<AppState>, principal: Principal, 
 /// Deletes one of your own comments.
 #[utoipa::path(delete, path = "/tasks/{id}/comments/{comment_id}", tag = "comments", params(("id" = i64, Path), ("comment_id" = i64, Path)),
     security(("session" = []), ("token" = [])), responses((status = 204, description = "Deleted"), WriteErrors))]
-pub async fn delete_comment(State(state): State<AppState>, principal: Principal, Path((id, comment_id)): Path<(i64, i64)>) -> AppResult<StatusCode> {
+pub async fn delete_comment(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, comment_id)): Path<(i64, i64)>,
+) -> AppResult<StatusCode> {
     principal.require_write()?;
     let db = &state.db;
     let mut tx = db.begin().await?;
@@ -90,7 +99,11 @@ pub async fn delete_comment(State(state): State<AppState>, principal: Principal,
 /// Every change to the task: who, when, which field, old and new value.
 #[utoipa::path(get, path = "/tasks/{id}/activity", tag = "tasks", params(("id" = i64, Path)),
     security(("session" = []), ("token" = [])), responses((status = 200, body = Vec<ActivityView>), ReadErrors))]
-pub async fn list_activity(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<axum::Json<Vec<ActivityView>>> {
+pub async fn list_activity(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<Vec<ActivityView>>> {
     let db = &state.db;
     let mut c = db.conn().await?;
     repo::tasks::get_for_member(db, &mut c, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;

@@ -46,7 +46,10 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
 async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, AppError> {
     let key = req.headers().get(HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").trim().to_owned();
     if key.is_empty() || key.len() > 255 {
-        return Err(AppError::BadRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible characters.".into()));
+        return Err(AppError::BadRequest(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 visible characters.".into(),
+        ));
     }
     let (mut parts, body) = req.into_parts();
     let principal = Principal::from_request_parts(&mut parts, &state).await?;
@@ -80,7 +83,10 @@ async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, A
             continue;
         }
         if started.elapsed() > MAX_WAIT {
-            return Err(AppError::Conflict("request_in_progress", "A request with this Idempotency-Key is still being processed.".into()));
+            return Err(AppError::Conflict(
+                "request_in_progress",
+                "A request with this Idempotency-Key is still being processed.".into(),
+            ));
         }
         tokio::time::sleep(WAIT).await;
     }
@@ -91,13 +97,22 @@ async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, A
 async fn run_and_store(state: &AppState, user: i64, key: &str, req: Request, next: Next) -> Result<Response, AppError> {
     let response = next.run(req).await;
     let (parts, body) = response.into_parts();
-    let bytes = to_bytes(body, usize::MAX).await.map_err(|e| AppError::Internal(anyhow::anyhow!("buffering response: {e}")))?;
+    let bytes =
+        to_bytes(body, usize::MAX).await.map_err(|e| AppError::Internal(anyhow::anyhow!("buffering response: {e}")))?;
     let db = &state.db;
     let mut tx = db.begin().await?;
     if parts.status.is_server_error() {
         repo::idempotency::release(db, &mut tx, user, key).await?;
     } else {
-        repo::idempotency::complete(db, &mut tx, user, key, i64::from(parts.status.as_u16()), &String::from_utf8_lossy(&bytes)).await?;
+        repo::idempotency::complete(
+            db,
+            &mut tx,
+            user,
+            key,
+            i64::from(parts.status.as_u16()),
+            &String::from_utf8_lossy(&bytes),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(Response::from_parts(parts, Body::from(bytes)))

@@ -24,9 +24,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_label, list_labels))
-        .routes(routes!(update_label, delete_label))
+    OpenApiRouter::new().routes(routes!(create_label, list_labels)).routes(routes!(update_label, delete_label))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -55,7 +53,8 @@ pub async fn create_label(
     let db = &state.db;
     let mut tx = db.begin().await?;
     access::require_editor(access::role_in(db, &mut tx, id, principal.id()).await?)?;
-    let row = repo::labels::insert(db, &mut tx, id, name.unwrap().as_str(), color.unwrap().as_str(), now_millis()).await?;
+    let row =
+        repo::labels::insert(db, &mut tx, id, name.unwrap().as_str(), color.unwrap().as_str(), now_millis()).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(LabelView::from(&row))).into_response())
 }
@@ -63,7 +62,11 @@ pub async fn create_label(
 /// The project's labels, by name.
 #[utoipa::path(get, path = "/projects/{id}/labels", tag = "labels", params(("id" = i64, Path)),
     security(("session" = []), ("token" = [])), responses((status = 200, body = Vec<LabelView>), ReadErrors))]
-pub async fn list_labels(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<axum::Json<Vec<LabelView>>> {
+pub async fn list_labels(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<Vec<LabelView>>> {
     let db = &state.db;
     let mut c = db.conn().await?;
     access::role_in(db, &mut c, id, principal.id()).await?;
@@ -96,7 +99,8 @@ pub async fn update_label(
     let mut tx = db.begin().await?;
     access::require_editor(access::role_in(db, &mut tx, id, principal.id()).await?)?;
     repo::labels::get(db, &mut tx, id, label_id).await?.ok_or(AppError::NotFound)?;
-    repo::labels::update(db, &mut tx, label_id, name.as_ref().map(|n| n.as_str()), color.as_ref().map(|c| c.as_str())).await?;
+    repo::labels::update(db, &mut tx, label_id, name.as_ref().map(|n| n.as_str()), color.as_ref().map(|c| c.as_str()))
+        .await?;
     let row = repo::labels::get(db, &mut tx, id, label_id).await?.ok_or(AppError::NotFound)?;
     tx.commit().await?;
     Ok(axum::Json(LabelView::from(&row)))
@@ -105,7 +109,11 @@ pub async fn update_label(
 /// Deletes a label and removes it from every task.
 #[utoipa::path(delete, path = "/projects/{id}/labels/{label_id}", tag = "labels", params(("id" = i64, Path), ("label_id" = i64, Path)),
     security(("session" = []), ("token" = [])), responses((status = 204, description = "Deleted"), WriteErrors))]
-pub async fn delete_label(State(state): State<AppState>, principal: Principal, Path((id, label_id)): Path<(i64, i64)>) -> AppResult<StatusCode> {
+pub async fn delete_label(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, label_id)): Path<(i64, i64)>,
+) -> AppResult<StatusCode> {
     principal.require_write()?;
     let db = &state.db;
     let mut tx = db.begin().await?;

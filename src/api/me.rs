@@ -50,7 +50,11 @@ pub struct UpdateMe {
 /// Changes profile fields.
 #[utoipa::path(patch, path = "/me", tag = "me", request_body = UpdateMe, security(("session" = []), ("token" = [])),
     responses((status = 200, body = UserView), WriteErrors))]
-pub async fn update_me(State(state): State<AppState>, principal: Principal, ApiJson(body): ApiJson<UpdateMe>) -> AppResult<axum::Json<UserView>> {
+pub async fn update_me(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<UpdateMe>,
+) -> AppResult<axum::Json<UserView>> {
     principal.require_write()?;
     let mut f = Fields::default();
     let name = body.display_name.as_deref().and_then(|n| f.take(DisplayName::parse(n)));
@@ -58,7 +62,15 @@ pub async fn update_me(State(state): State<AppState>, principal: Principal, ApiJ
     f.finish()?;
     let db = &state.db;
     let mut tx = db.begin().await?;
-    repo::users::update_profile(db, &mut tx, principal.id(), name.as_ref().map(|n| n.as_str()), tz.as_ref().map(|t| t.as_str()), now_millis()).await?;
+    repo::users::update_profile(
+        db,
+        &mut tx,
+        principal.id(),
+        name.as_ref().map(|n| n.as_str()),
+        tz.as_ref().map(|t| t.as_str()),
+        now_millis(),
+    )
+    .await?;
     let user = repo::users::by_id(db, &mut tx, principal.id()).await?.ok_or(AppError::NotFound)?;
     tx.commit().await?;
     Ok(axum::Json(UserView::from(&user)))
@@ -74,7 +86,11 @@ pub struct ChangePassword {
 /// Changes the password and signs out every other session.
 #[utoipa::path(post, path = "/me/password", tag = "me", request_body = ChangePassword, security(("session" = []), ("token" = [])),
     responses((status = 204, description = "Changed"), WriteErrors))]
-pub async fn change_password(State(state): State<AppState>, principal: Principal, ApiJson(body): ApiJson<ChangePassword>) -> AppResult<StatusCode> {
+pub async fn change_password(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<ChangePassword>,
+) -> AppResult<StatusCode> {
     principal.require_write()?;
     let new = Password::parse(&body.new_password, "new_password").map_err(|e| AppError::Unprocessable(vec![e]))?;
     if !password::verify(SecretString::from(body.current_password), Some(principal.user.password_hash.clone())).await {
@@ -107,7 +123,11 @@ pub struct CreateToken {
 #[utoipa::path(post, path = "/me/tokens", tag = "me", request_body = CreateToken, security(("session" = []), ("token" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses((status = 201, body = TokenCreated), WriteErrors))]
-pub async fn create_token(State(state): State<AppState>, principal: Principal, ApiJson(body): ApiJson<CreateToken>) -> AppResult<Response> {
+pub async fn create_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateToken>,
+) -> AppResult<Response> {
     principal.require_write()?;
     let now = now_millis();
     let mut f = Fields::default();
@@ -152,7 +172,11 @@ pub async fn list_tokens(State(state): State<AppState>, principal: Principal) ->
 /// Revokes a token at once, on every replica.
 #[utoipa::path(delete, path = "/me/tokens/{id}", tag = "me", params(("id" = i64, Path)), security(("session" = []), ("token" = [])),
     responses((status = 204, description = "Revoked"), WriteErrors))]
-pub async fn revoke_token(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<StatusCode> {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
     principal.require_write()?;
     let mut tx = state.db.begin().await?;
     let done = repo::tokens::revoke(&state.db, &mut tx, principal.id(), id, now_millis()).await?;

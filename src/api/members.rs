@@ -25,9 +25,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(add_member, list_members))
-        .routes(routes!(update_member, remove_member))
+    OpenApiRouter::new().routes(routes!(add_member, list_members)).routes(routes!(update_member, remove_member))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -52,9 +50,9 @@ pub async fn add_member(
     let db = &state.db;
     let mut tx = db.begin().await?;
     access::require_owner(access::role_in(db, &mut tx, id, principal.id()).await?)?;
-    let user = repo::users::by_email(db, &mut tx, &email.normalized())
-        .await?
-        .ok_or_else(|| AppError::field("email", "unknown_account", "No account has this e-mail; ask them to sign up first."))?;
+    let user = repo::users::by_email(db, &mut tx, &email.normalized()).await?.ok_or_else(|| {
+        AppError::field("email", "unknown_account", "No account has this e-mail; ask them to sign up first.")
+    })?;
     if repo::members::role_of(db, &mut tx, id, user.id).await?.is_some() {
         return Err(AppError::Conflict("already_member", "This account is already a member.".into()));
     }
@@ -67,7 +65,11 @@ pub async fn add_member(
 /// Members and their roles.
 #[utoipa::path(get, path = "/projects/{id}/members", tag = "members", params(("id" = i64, Path)),
     security(("session" = []), ("token" = [])), responses((status = 200, body = Vec<MemberView>), ReadErrors))]
-pub async fn list_members(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<axum::Json<Vec<MemberView>>> {
+pub async fn list_members(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<Vec<MemberView>>> {
     let db = &state.db;
     let mut c = db.conn().await?;
     access::role_in(db, &mut c, id, principal.id()).await?;
@@ -115,7 +117,11 @@ pub async fn update_member(
 /// Removes a member; owners remove anyone, anyone may leave.
 #[utoipa::path(delete, path = "/projects/{id}/members/{user_id}", tag = "members", params(("id" = i64, Path), ("user_id" = i64, Path)),
     security(("session" = []), ("token" = [])), responses((status = 204, description = "Removed"), WriteErrors))]
-pub async fn remove_member(State(state): State<AppState>, principal: Principal, Path((id, user_id)): Path<(i64, i64)>) -> AppResult<StatusCode> {
+pub async fn remove_member(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, user_id)): Path<(i64, i64)>,
+) -> AppResult<StatusCode> {
     principal.require_write()?;
     let db = &state.db;
     let mut tx = db.begin().await?;

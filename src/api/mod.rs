@@ -66,14 +66,15 @@ pub fn router(state: AppState) -> Router {
     }
     let timeout = state.config.request_timeout;
     app.fallback(|| async { AppError::NotFound })
-        .method_not_allowed_fallback(|| async {
-            AppError::BadRequest("method_not_allowed", "This method is not allowed on this resource.".into())
-        })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(middleware::from_fn(move |req: Request, next: Next| request_timeout(timeout, req, next)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
         .layer(middleware::from_fn_with_state(state.clone(), telemetry::http::observe))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .with_state(state)
 }

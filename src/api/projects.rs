@@ -24,9 +24,11 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_project, list_projects))
-        .routes(routes!(get_project, update_project, delete_project))
+    OpenApiRouter::new().routes(routes!(create_project, list_projects)).routes(routes!(
+        get_project,
+        update_project,
+        delete_project
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -40,7 +42,11 @@ pub struct CreateProject {
 #[utoipa::path(post, path = "/projects", tag = "projects", request_body = CreateProject, security(("session" = []), ("token" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses((status = 201, body = ProjectView), WriteErrors))]
-pub async fn create_project(State(state): State<AppState>, principal: Principal, ApiJson(body): ApiJson<CreateProject>) -> AppResult<Response> {
+pub async fn create_project(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateProject>,
+) -> AppResult<Response> {
     principal.require_write()?;
     let mut f = Fields::default();
     let name = f.take(ProjectName::parse(&body.name));
@@ -48,7 +54,15 @@ pub async fn create_project(State(state): State<AppState>, principal: Principal,
     f.finish()?;
     let db = &state.db;
     let mut tx = db.begin().await?;
-    let id = repo::projects::insert(db, &mut tx, name.unwrap().as_str(), description.unwrap().as_str(), principal.id(), now_millis()).await?;
+    let id = repo::projects::insert(
+        db,
+        &mut tx,
+        name.unwrap().as_str(),
+        description.unwrap().as_str(),
+        principal.id(),
+        now_millis(),
+    )
+    .await?;
     let row = repo::projects::get_for_member(db, &mut tx, id, principal.id()).await?.ok_or(AppError::NotFound)?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(ProjectView::from(&row))).into_response())
@@ -65,7 +79,11 @@ pub struct ListProjectsParams {
 /// Projects the caller is a member of, by name.
 #[utoipa::path(get, path = "/projects", tag = "projects", params(ListProjectsParams), security(("session" = []), ("token" = [])),
     responses((status = 200, body = Vec<ProjectView>), ReadErrors))]
-pub async fn list_projects(State(state): State<AppState>, principal: Principal, q: QueryPairs) -> AppResult<axum::Json<Vec<ProjectView>>> {
+pub async fn list_projects(
+    State(state): State<AppState>,
+    principal: Principal,
+    q: QueryPairs,
+) -> AppResult<axum::Json<Vec<ProjectView>>> {
     q.only(&["archived"])?;
     let archived = match q.one("archived").as_deref() {
         None | Some("false") => false,
@@ -80,7 +98,11 @@ pub async fn list_projects(State(state): State<AppState>, principal: Principal, 
 /// One project.
 #[utoipa::path(get, path = "/projects/{id}", tag = "projects", params(("id" = i64, Path)), security(("session" = []), ("token" = [])),
     responses((status = 200, body = ProjectView), ReadErrors))]
-pub async fn get_project(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<axum::Json<ProjectView>> {
+pub async fn get_project(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<ProjectView>> {
     let mut c = state.db.conn().await?;
     let row = repo::projects::get_for_member(&state.db, &mut c, id, principal.id()).await?.ok_or(AppError::NotFound)?;
     Ok(axum::Json(ProjectView::from(&row)))
@@ -117,7 +139,16 @@ pub async fn update_project(
     } else {
         access::require_editor(role)?;
     }
-    repo::projects::update(db, &mut tx, id, name.as_ref().map(|n| n.as_str()), description.as_ref().map(|d| d.as_str()), body.archived, now_millis()).await?;
+    repo::projects::update(
+        db,
+        &mut tx,
+        id,
+        name.as_ref().map(|n| n.as_str()),
+        description.as_ref().map(|d| d.as_str()),
+        body.archived,
+        now_millis(),
+    )
+    .await?;
     let row = repo::projects::get_for_member(db, &mut tx, id, principal.id()).await?.ok_or(AppError::NotFound)?;
     tx.commit().await?;
     Ok(axum::Json(ProjectView::from(&row)))
@@ -126,7 +157,11 @@ pub async fn update_project(
 /// Deletes a project with its tasks, labels and comments. Owners only.
 #[utoipa::path(delete, path = "/projects/{id}", tag = "projects", params(("id" = i64, Path)), security(("session" = []), ("token" = [])),
     responses((status = 204, description = "Deleted"), WriteErrors))]
-pub async fn delete_project(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<StatusCode> {
+pub async fn delete_project(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
     principal.require_write()?;
     let db = &state.db;
     let mut tx = db.begin().await?;

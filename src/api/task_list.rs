@@ -28,10 +28,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_project_tasks))
-        .routes(routes!(list_tasks))
-        .routes(routes!(my_tasks))
+    OpenApiRouter::new().routes(routes!(list_project_tasks)).routes(routes!(list_tasks)).routes(routes!(my_tasks))
 }
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -70,7 +67,20 @@ pub struct ListParams {
     cursor: Option<String>,
 }
 
-const KNOWN: &[&str] = &["status", "assignee", "label", "priority", "due_before", "due_after", "overdue", "q", "sort", "order", "limit", "cursor"];
+const KNOWN: &[&str] = &[
+    "status",
+    "assignee",
+    "label",
+    "priority",
+    "due_before",
+    "due_after",
+    "overdue",
+    "q",
+    "sort",
+    "order",
+    "limit",
+    "cursor",
+];
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 struct Cursor {
@@ -172,7 +182,9 @@ fn build(q: &QueryPairs, viewer: i64, project_id: Option<i64>, now: i64) -> AppR
         match l.parse::<i64>() {
             Ok(id) => {
                 let ph = lq.arg(Arg::Int(id));
-                lq.clauses.push(format!("exists (select 1 from task_label tl where tl.task_id = t.id and tl.label_id = {ph})"));
+                lq.clauses.push(format!(
+                    "exists (select 1 from task_label tl where tl.task_id = t.id and tl.label_id = {ph})"
+                ));
             }
             Err(_) => f.push("label", "invalid", "label must be a label id"),
         }
@@ -200,7 +212,8 @@ fn build(q: &QueryPairs, viewer: i64, project_id: Option<i64>, now: i64) -> AppR
         } else {
             let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             let ph = lq.arg(Arg::Text(format!("%{escaped}%")));
-            lq.clauses.push(format!("(lower(t.title) like {ph} escape '\\' or lower(t.description) like {ph} escape '\\')"));
+            lq.clauses
+                .push(format!("(lower(t.title) like {ph} escape '\\' or lower(t.description) like {ph} escape '\\')"));
         }
     }
     let sort = q.one("sort").unwrap_or_else(|| "position".into());
@@ -224,7 +237,10 @@ fn build(q: &QueryPairs, viewer: i64, project_id: Option<i64>, now: i64) -> AppR
     let (cmp, dir) = if order == "desc" { ("<", "desc") } else { (">", "asc") };
     if let Some(raw) = q.one("cursor") {
         let c = decode_cursor(&raw).filter(|c| c.s == sort && c.o == order).ok_or_else(|| {
-            AppError::BadRequest("invalid_cursor", "The cursor is not valid for this listing; start again without it.".into())
+            AppError::BadRequest(
+                "invalid_cursor",
+                "The cursor is not valid for this listing; start again without it.".into(),
+            )
         })?;
         let k = lq.arg(match c.k {
             CursorKey::Int(i) => Arg::Int(i),
@@ -268,7 +284,9 @@ async fn page(state: &AppState, principal: &Principal, project_id: Option<i64>, 
     let mut rows = repo::tasks::list(db, &mut c, &lq).await?;
     let next_cursor = if rows.len() as i64 == lq.limit {
         rows.pop();
-        rows.last().map(|last| encode_cursor(&Cursor { k: sort_value(&sort, last), i: last.id, s: sort.clone(), o: order.clone() }))
+        rows.last().map(|last| {
+            encode_cursor(&Cursor { k: sort_value(&sort, last), i: last.id, s: sort.clone(), o: order.clone() })
+        })
     } else {
         None
     };
@@ -278,14 +296,23 @@ async fn page(state: &AppState, principal: &Principal, project_id: Option<i64>, 
 /// Tasks of a project.
 #[utoipa::path(get, path = "/projects/{id}/tasks", tag = "tasks", params(("id" = i64, Path), ListParams),
     security(("session" = []), ("token" = [])), responses((status = 200, body = TaskPage), ReadErrors))]
-pub async fn list_project_tasks(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>, q: QueryPairs) -> AppResult<axum::Json<TaskPage>> {
+pub async fn list_project_tasks(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    q: QueryPairs,
+) -> AppResult<axum::Json<TaskPage>> {
     Ok(axum::Json(page(&state, &principal, Some(id), q).await?))
 }
 
 /// Tasks of every project the caller is a member of.
 #[utoipa::path(get, path = "/tasks", tag = "tasks", params(ListParams),
     security(("session" = []), ("token" = [])), responses((status = 200, body = TaskPage), ReadErrors))]
-pub async fn list_tasks(State(state): State<AppState>, principal: Principal, q: QueryPairs) -> AppResult<axum::Json<TaskPage>> {
+pub async fn list_tasks(
+    State(state): State<AppState>,
+    principal: Principal,
+    q: QueryPairs,
+) -> AppResult<axum::Json<TaskPage>> {
     Ok(axum::Json(page(&state, &principal, None, q).await?))
 }
 
@@ -351,7 +378,11 @@ mod tests {
 
     #[test]
     fn invalid_parameters_are_all_reported() {
-        let q = QueryPairs(vec![("status".into(), "doing".into()), ("limit".into(), "500".into()), ("sort".into(), "size".into())]);
+        let q = QueryPairs(vec![
+            ("status".into(), "doing".into()),
+            ("limit".into(), "500".into()),
+            ("sort".into(), "size".into()),
+        ]);
         match build(&q, 1, None, 0) {
             Err(AppError::Unprocessable(errs)) => {
                 let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();

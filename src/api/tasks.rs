@@ -47,15 +47,14 @@ pub fn task_response(status: StatusCode, view: TaskView) -> Response {
 /// `*` matches any version.
 fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
     let Some(raw) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    let raw = raw.to_str().map_err(|_| AppError::BadRequest("invalid_if_match", "If-Match is not readable.".into()))?.trim();
+    let raw =
+        raw.to_str().map_err(|_| AppError::BadRequest("invalid_if_match", "If-Match is not readable.".into()))?.trim();
     if raw == "*" {
         return Ok(None);
     }
-    raw.trim_start_matches("W/")
-        .trim_matches('"')
-        .parse::<i64>()
-        .map(Some)
-        .map_err(|_| AppError::BadRequest("invalid_if_match", "If-Match must be an ETag from this API, e.g. \"3\".".into()))
+    raw.trim_start_matches("W/").trim_matches('"').parse::<i64>().map(Some).map_err(|_| {
+        AppError::BadRequest("invalid_if_match", "If-Match must be an ETag from this API, e.g. \"3\".".into())
+    })
 }
 
 async fn load_labels(db: &Db, c: &mut Connection, task_id: i64) -> Result<Vec<i64>, sqlx::Error> {
@@ -63,7 +62,13 @@ async fn load_labels(db: &Db, c: &mut Connection, task_id: i64) -> Result<Vec<i6
 }
 
 /// Checks that the assignee is a member and the labels belong to the project.
-async fn check_references(db: &Db, c: &mut Connection, project_id: i64, assignee: Option<i64>, labels: Option<&[i64]>) -> AppResult<()> {
+async fn check_references(
+    db: &Db,
+    c: &mut Connection,
+    project_id: i64,
+    assignee: Option<i64>,
+    labels: Option<&[i64]>,
+) -> AppResult<()> {
     let mut f = Fields::default();
     if let Some(a) = assignee {
         if repo::members::role_of(db, c, project_id, a).await?.is_none() {
@@ -126,7 +131,8 @@ pub async fn create_task(
 pub async fn get_task(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<Response> {
     let db = &state.db;
     let mut c = db.conn().await?;
-    let (row, _) = repo::tasks::get_for_member(db, &mut c, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
+    let (row, _) =
+        repo::tasks::get_for_member(db, &mut c, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
     let labels = load_labels(db, &mut c, id).await?;
     Ok(task_response(StatusCode::OK, TaskView::new(&row, labels)))
 }
@@ -202,7 +208,8 @@ pub async fn update_task(
     let old_labels = load_labels(db, &mut tx, id).await?;
     let label_pair = body.labels.as_deref().map(|new| (old_labels.as_slice(), new));
     save(&state, &mut tx, &principal, &row, &next, label_pair, now).await?;
-    let (row, _) = repo::tasks::get_for_member(db, &mut tx, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
+    let (row, _) =
+        repo::tasks::get_for_member(db, &mut tx, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
     let labels = load_labels(db, &mut tx, id).await?;
     tx.commit().await?;
     Ok(task_response(StatusCode::OK, TaskView::new(&row, labels)))
@@ -212,7 +219,12 @@ pub async fn update_task(
 #[utoipa::path(delete, path = "/tasks/{id}", tag = "tasks",
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted")),
     security(("session" = []), ("token" = [])), responses((status = 204, description = "Deleted"), WriteErrors))]
-pub async fn delete_task(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>, headers: HeaderMap) -> AppResult<StatusCode> {
+pub async fn delete_task(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> AppResult<StatusCode> {
     principal.require_write()?;
     let expected = if_match(&headers)?;
     let db = &state.db;
@@ -259,17 +271,23 @@ pub async fn move_task(
     let status = body.status.unwrap_or_else(|| TaskStatus::parse(&row.status).unwrap_or(TaskStatus::Todo));
     set_status(&mut next, status, now);
     let column = status.as_str();
-    let neighbour = |which: &'static str| AppError::field(which, "not_in_column", format!("{which} must be another task of the target column"));
+    let neighbour = |which: &'static str| {
+        AppError::field(which, "not_in_column", format!("{which} must be another task of the target column"))
+    };
     let (before, after) = match (body.after_id, body.before_id) {
         (Some(a), _) if a == id => return Err(neighbour("after_id")),
         (_, Some(b)) if b == id => return Err(neighbour("before_id")),
         (Some(a), _) => {
-            let lo = repo::tasks::position_in_column(db, &mut tx, row.project_id, column, a).await?.ok_or_else(|| neighbour("after_id"))?;
+            let lo = repo::tasks::position_in_column(db, &mut tx, row.project_id, column, a)
+                .await?
+                .ok_or_else(|| neighbour("after_id"))?;
             let hi = repo::tasks::neighbour_position(db, &mut tx, row.project_id, column, &lo, true, id).await?;
             (Some(lo), hi)
         }
         (None, Some(b)) => {
-            let hi = repo::tasks::position_in_column(db, &mut tx, row.project_id, column, b).await?.ok_or_else(|| neighbour("before_id"))?;
+            let hi = repo::tasks::position_in_column(db, &mut tx, row.project_id, column, b)
+                .await?
+                .ok_or_else(|| neighbour("before_id"))?;
             let lo = repo::tasks::neighbour_position(db, &mut tx, row.project_id, column, &hi, false, id).await?;
             (lo, Some(hi))
         }
@@ -282,7 +300,8 @@ pub async fn move_task(
     .as_str()
     .to_owned();
     save(&state, &mut tx, &principal, &row, &next, None, now).await?;
-    let (row, _) = repo::tasks::get_for_member(db, &mut tx, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
+    let (row, _) =
+        repo::tasks::get_for_member(db, &mut tx, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
     let labels = load_labels(db, &mut tx, id).await?;
     tx.commit().await?;
     Ok(task_response(StatusCode::OK, TaskView::new(&row, labels)))

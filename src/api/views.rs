@@ -100,7 +100,13 @@ pub struct LabelView {
 
 impl From<&LabelRow> for LabelView {
     fn from(l: &LabelRow) -> Self {
-        LabelView { id: l.id, project_id: l.project_id, name: l.name.clone(), color: l.color.clone(), created_at: ts(l.created_at) }
+        LabelView {
+            id: l.id,
+            project_id: l.project_id,
+            name: l.name.clone(),
+            color: l.color.clone(),
+            created_at: ts(l.created_at),
+        }
     }
 }
 

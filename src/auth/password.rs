@@ -34,7 +34,8 @@ pub async fn verify(password: SecretString, stored: Option<String>) -> bool {
 }
 
 /// argon2id hash of a random string nobody knows, with the default parameters.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Yk3H1ZLCaxqkz0Fh1v9VSuhGD3Rjv8M1FfM2kGhOo9U";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Yk3H1ZLCaxqkz0Fh1v9VSuhGD3Rjv8M1FfM2kGhOo9U";
 
 #[cfg(test)]
 mod tests {

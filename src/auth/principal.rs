@@ -37,7 +37,9 @@ impl Principal {
     /// Read-only tokens may not change anything.
     pub fn require_write(&self) -> Result<(), AppError> {
         match self.credential {
-            Credential::Token { read_only: true, .. } => Err(AppError::Forbidden("This API token is read-only.".into())),
+            Credential::Token { read_only: true, .. } => {
+                Err(AppError::Forbidden("This API token is read-only.".into()))
+            }
             _ => Ok(()),
         }
     }

@@ -73,7 +73,11 @@ impl Db {
                 let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
                 let setup = sqlite_setup;
                 let write = base.clone().max_connections(1).after_connect(setup).connect_with(options.clone()).await?;
-                let read = base.max_connections(config.db_max_connections.max(2)).after_connect(setup).connect_with(options).await?;
+                let read = base
+                    .max_connections(config.db_max_connections.max(2))
+                    .after_connect(setup)
+                    .connect_with(options)
+                    .await?;
                 (read, write)
             }
             Backend::Postgres => {
@@ -113,10 +117,9 @@ impl Db {
             Backend::Postgres => &MIGRATE_POSTGRES,
         };
         let latest = migrator.iter().map(|m| m.version).max().unwrap_or(0);
-        let applied: Option<i64> =
-            sqlx::query_scalar("select max(version) from _sqlx_migrations where success = true")
-                .fetch_one(&self.read)
-                .await?;
+        let applied: Option<i64> = sqlx::query_scalar("select max(version) from _sqlx_migrations where success = true")
+            .fetch_one(&self.read)
+            .await?;
         Ok(applied.unwrap_or(0) >= latest)
     }
 
@@ -163,17 +166,15 @@ impl Db {
                 "error"
             }
         };
-        self.metrics
-            .db_duration
-            .with_label_values(&[op.name, outcome])
-            .observe(start.elapsed().as_secs_f64());
+        self.metrics.db_duration.with_label_values(&[op.name, outcome]).observe(start.elapsed().as_secs_f64());
         result
     }
 
     /// Refreshes the pool gauges (cheap: reads counters the pool keeps).
     pub fn record_pool_gauges(&self) {
         let size = self.read.size() as i64 + if self.backend == Backend::Sqlite { self.write.size() as i64 } else { 0 };
-        let idle = self.read.num_idle() as i64 + if self.backend == Backend::Sqlite { self.write.num_idle() as i64 } else { 0 };
+        let idle = self.read.num_idle() as i64
+            + if self.backend == Backend::Sqlite { self.write.num_idle() as i64 } else { 0 };
         self.metrics.db_connections.with_label_values(&["used"]).set(size - idle);
         self.metrics.db_connections.with_label_values(&["idle"]).set(idle);
     }

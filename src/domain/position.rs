@@ -73,7 +73,16 @@ mod tests {
 
     #[test]
     fn between_is_strictly_between() {
-        let cases = [(None, None), (Some("V"), None), (None, Some("V")), (Some("V"), Some("W")), (Some("Vz"), Some("W")), (Some("1"), Some("2")), (Some("zzz"), None), (None, Some("01"))];
+        let cases = [
+            (None, None),
+            (Some("V"), None),
+            (None, Some("V")),
+            (Some("V"), Some("W")),
+            (Some("Vz"), Some("W")),
+            (Some("1"), Some("2")),
+            (Some("zzz"), None),
+            (None, Some("01")),
+        ];
         for (a, b) in cases {
             let (pa, pb) = (a.map(p), b.map(p));
             let m = Position::between(pa.as_ref(), pb.as_ref());

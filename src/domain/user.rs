@@ -17,7 +17,12 @@ impl Email {
             return Err(invalid());
         }
         let (local, domain) = v.rsplit_once('@').ok_or_else(invalid)?;
-        if local.is_empty() || domain.len() < 3 || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+        if local.is_empty()
+            || domain.len() < 3
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+        {
             return Err(invalid());
         }
         Ok(Self(v.to_owned()))

@@ -35,7 +35,9 @@ struct HeaderInjector<'a>(&'a mut HeaderMap);
 
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (axum::http::HeaderName::from_bytes(key.as_bytes()), HeaderValue::from_str(&value)) {
+        if let (Ok(name), Ok(value)) =
+            (axum::http::HeaderName::from_bytes(key.as_bytes()), HeaderValue::from_str(&value))
+        {
             self.0.insert(name, value);
         }
     }
@@ -97,7 +99,9 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         span.record("otel.status_code", "ERROR");
     }
     let context = span.context();
-    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&context, &mut HeaderInjector(response.headers_mut())));
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.inject_context(&context, &mut HeaderInjector(response.headers_mut()))
+    });
     span.in_scope(|| {
         tracing::info!(
             target: "access",

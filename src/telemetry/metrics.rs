@@ -3,12 +3,13 @@
 //! fixed sets only (route templates, operation names, outcomes), never ids or paths.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// Request latency buckets: 5 ms … 10 s, including the 200 ms objective.
-pub const HTTP_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
+pub const HTTP_BUCKETS: &[f64] =
+    &[0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
 /// Database buckets: 0.5 ms … 5 s, including the 50 ms database objective.
 pub const DB_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
@@ -69,8 +70,11 @@ impl Metrics {
             db_duration: reg(
                 &r,
                 HistogramVec::new(
-                    HistogramOpts::new("db_client_operation_duration_seconds", "Duration of named database operations.")
-                        .buckets(DB_BUCKETS.to_vec()),
+                    HistogramOpts::new(
+                        "db_client_operation_duration_seconds",
+                        "Duration of named database operations.",
+                    )
+                    .buckets(DB_BUCKETS.to_vec()),
                     &["db_operation_name", "outcome"],
                 )
                 .unwrap(),
@@ -117,8 +121,11 @@ impl Metrics {
             ),
             job_runs: reg(
                 &r,
-                IntCounterVec::new(Opts::new("task_manager_job_runs_total", "Scheduled job runs."), &["job", "outcome"])
-                    .unwrap(),
+                IntCounterVec::new(
+                    Opts::new("task_manager_job_runs_total", "Scheduled job runs."),
+                    &["job", "outcome"],
+                )
+                .unwrap(),
             ),
             job_duration: reg(
                 &r,
@@ -132,7 +139,10 @@ impl Metrics {
             job_last_success: reg(
                 &r,
                 IntGaugeVec::new(
-                    Opts::new("task_manager_job_last_success_timestamp_seconds", "Unix time of the last successful run."),
+                    Opts::new(
+                        "task_manager_job_last_success_timestamp_seconds",
+                        "Unix time of the last successful run.",
+                    ),
                     &["job"],
                 )
                 .unwrap(),

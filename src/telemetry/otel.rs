@@ -124,13 +124,8 @@ pub(super) fn init(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Tra
         exporter.set_resource(&resource);
         let settings = SpanExportSettings::default();
         let (tx, rx) = mpsc::channel(settings.queue);
-        exporter_task = Some(tokio::spawn(export_loop(
-            exporter,
-            rx,
-            settings,
-            metrics.spans_dropped.clone(),
-            stop.clone(),
-        )));
+        exporter_task =
+            Some(tokio::spawn(export_loop(exporter, rx, settings, metrics.spans_dropped.clone(), stop.clone())));
         provider = provider.with_span_processor(BoundedQueue { tx, dropped: metrics.spans_dropped.clone() });
     }
     let provider = provider.build();

@@ -32,16 +32,17 @@ pub struct TestApp {
 
 /// Settings every test app starts with: loopback, port 0, no scheduled jobs.
 pub fn base_config(backend: Backend, dir: &std::path::Path) -> Config {
-    let mut c = Config::default();
-    c.listen = "127.0.0.1:0".parse().unwrap();
-    c.schedule_cleanup = String::new();
-    c.schedule_metrics_refresh = String::new();
-    c.database_url = match backend {
+    let database_url = match backend {
         Backend::Sqlite => format!("sqlite://{}/tm.db", dir.display()),
         Backend::Postgres => pg::fresh_database_url(),
+    };
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        schedule_cleanup: String::new(),
+        schedule_metrics_refresh: String::new(),
+        database_url: database_url.into(),
+        ..Config::default()
     }
-    .into();
-    c
 }
 
 impl TestApp {

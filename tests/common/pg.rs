@@ -20,18 +20,15 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 fn reachable(url: &str) -> bool {
     let hostport = url.split('@').nth(1).unwrap_or(url).split('/').next().unwrap_or("");
     let hostport = if hostport.contains(':') { hostport.to_owned() } else { format!("{hostport}:5432") };
-    hostport
-        .parse()
-        .ok()
-        .and_then(|addr| TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok())
-        .is_some()
+    hostport.parse().ok().and_then(|addr| TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()).is_some()
 }
 
 /// The admin URL of the server tests use.
 pub fn server_url() -> String {
     SERVER
         .get_or_init(|| {
-            let url = std::env::var("TM_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            let url = std::env::var("TM_TEST_PG_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
             if reachable(&url) {
                 url
             } else {
@@ -46,7 +43,9 @@ fn pg_bin(name: &str) -> PathBuf {
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin").join(name)).filter(|p| p.exists()).collect())
         .unwrap_or_default();
     versions.sort();
-    versions.pop().unwrap_or_else(|| panic!("PostgreSQL server binaries not found (install postgresql); needed for {name}"))
+    versions
+        .pop()
+        .unwrap_or_else(|| panic!("PostgreSQL server binaries not found (install postgresql); needed for {name}"))
 }
 
 /// initdb refuses to run as root, so as root the server runs as `postgres` (or
@@ -54,7 +53,11 @@ fn pg_bin(name: &str) -> PathBuf {
 fn as_server_user(cmd: &str) -> Command {
     let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
     if root {
-        let user = if Command::new("id").arg("postgres").output().map(|o| o.status.success()).unwrap_or(false) { "postgres" } else { "nobody" };
+        let user = if Command::new("id").arg("postgres").output().map(|o| o.status.success()).unwrap_or(false) {
+            "postgres"
+        } else {
+            "nobody"
+        };
         let mut c = Command::new("runuser");
         c.args(["-u", user, "--", "sh", "-c", cmd]);
         c

@@ -5,13 +5,9 @@ use anyhow::{bail, Context, Result};
 /// Parses a single-unit duration such as `30s`, `5m`, `6h`, `3d` or `1w` into seconds.
 pub fn parse(text: &str) -> Result<u64> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .with_context(|| format!("duration {text:?} has no unit"))?;
+    let split = text.find(|c: char| !c.is_ascii_digit()).with_context(|| format!("duration {text:?} has no unit"))?;
     let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .with_context(|| format!("duration {text:?} does not start with a number"))?;
+    let number: u64 = number.parse().with_context(|| format!("duration {text:?} does not start with a number"))?;
     let factor = match unit {
         "s" => 1,
         "m" => 60,

@@ -211,7 +211,15 @@ pub fn validate(slos: &[Slo]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn rule(out: &mut String, kind: &str, name: &str, expr: &str, for_: Option<&str>, labels: &str, annotations: Option<&str>) {
+fn rule(
+    out: &mut String,
+    kind: &str,
+    name: &str,
+    expr: &str,
+    for_: Option<&str>,
+    labels: &str,
+    annotations: Option<&str>,
+) {
     let _ = writeln!(out, "      - {kind}: {name}");
     out.push_str("        expr: |\n");
     for line in expr.lines() {
@@ -255,21 +263,14 @@ mod tests {
 
     fn rules_of(text: &str) -> Vec<Value> {
         let doc: Value = serde_norway::from_str(text).expect("generated YAML parses");
-        doc["groups"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .flat_map(|g| g["rules"].as_sequence().unwrap().clone())
-            .collect()
+        doc["groups"].as_sequence().unwrap().iter().flat_map(|g| g["rules"].as_sequence().unwrap().clone()).collect()
     }
 
     #[test]
     fn records_every_window_and_the_budget() {
         let text = render(&example(), Options::default());
-        let records: Vec<String> = rules_of(&text)
-            .iter()
-            .filter_map(|r| r["record"].as_str().map(String::from))
-            .collect();
+        let records: Vec<String> =
+            rules_of(&text).iter().filter_map(|r| r["record"].as_str().map(String::from)).collect();
         for w in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] {
             for prefix in ["slo:sli_bad:rate", "slo:sli_total:rate", "slo:sli_error:ratio_rate"] {
                 assert!(records.contains(&format!("{prefix}{w}")), "missing {prefix}{w}");
@@ -277,7 +278,9 @@ mod tests {
         }
         assert!(records.contains(&"slo:error_budget_remaining:ratio".to_string()));
         assert!(text.contains("1 - slo:sli_error:ratio_rate30d{slo=\"availability\"} / 0.001"));
-        assert!(text.contains("(sum(rate(errors_total[5m])))\n          or\n          0 * (sum(rate(requests_total[5m])))"));
+        assert!(
+            text.contains("(sum(rate(errors_total[5m])))\n          or\n          0 * (sum(rate(requests_total[5m])))")
+        );
     }
 
     #[test]

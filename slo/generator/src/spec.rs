@@ -226,10 +226,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Slo>> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml") | Some("yml"))
-        })
+        .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml") | Some("yml")))
         .collect();
     files.sort();
     ensure!(!files.is_empty(), "no *.yaml files in {}", dir.display());
@@ -250,8 +247,8 @@ pub fn load_texts(texts: &[(String, String)]) -> Result<Vec<Slo>> {
             if value.is_null() {
                 continue;
             }
-            let raw: RawDoc = serde_norway::from_value(value)
-                .with_context(|| format!("{origin}: not an OpenSLO document"))?;
+            let raw: RawDoc =
+                serde_norway::from_value(value).with_context(|| format!("{origin}: not an OpenSLO document"))?;
             add_doc(&mut docs, raw).with_context(|| format!("in {origin}"))?;
         }
     }
@@ -311,17 +308,11 @@ fn is_dns_label(s: &str) -> bool {
 }
 
 fn annotation<'a>(meta: &'a Metadata, key: &str) -> Result<&'a str> {
-    meta.annotations
-        .get(key)
-        .map(|s| s.as_str())
-        .with_context(|| format!("metadata.annotations.{key:?} is required"))
+    meta.annotations.get(key).map(|s| s.as_str()).with_context(|| format!("metadata.annotations.{key:?} is required"))
 }
 
 fn query(holder: &MetricHolder, what: &str) -> Result<String> {
-    ensure!(
-        holder.metric_source.kind == "Prometheus",
-        "{what}: metricSource.type must be Prometheus"
-    );
+    ensure!(holder.metric_source.kind == "Prometheus", "{what}: metricSource.type must be Prometheus");
     let q = holder.metric_source.spec.query.trim().to_string();
     ensure!(q.contains(WINDOW_PLACEHOLDER), "{what} query must contain {WINDOW_PLACEHOLDER}");
     Ok(q)
@@ -329,10 +320,8 @@ fn query(holder: &MetricHolder, what: &str) -> Result<String> {
 
 fn resolve(docs: &Docs, name: &str) -> Result<Slo> {
     let (meta, spec) = &docs.slos[name];
-    let (svc_meta, _svc) = docs
-        .services
-        .get(&spec.service)
-        .with_context(|| format!("service {} is not defined", spec.service))?;
+    let (svc_meta, _svc) =
+        docs.services.get(&spec.service).with_context(|| format!("service {} is not defined", spec.service))?;
     let sli = match (&spec.indicator, &spec.indicator_ref) {
         (Some(inline), None) => inline.spec.clone(),
         (None, Some(r)) => docs.slis.get(r).with_context(|| format!("SLI {r} is not defined"))?.1.clone(),
@@ -362,7 +351,9 @@ fn resolve(docs: &Docs, name: &str) -> Result<Slo> {
             .policies
             .get(&p.alert_policy_ref)
             .with_context(|| format!("AlertPolicy {} is not defined", p.alert_policy_ref))?;
-        tiers.push(tier(docs, &p.alert_policy_ref, policy).with_context(|| format!("AlertPolicy {}", p.alert_policy_ref))?);
+        tiers.push(
+            tier(docs, &p.alert_policy_ref, policy).with_context(|| format!("AlertPolicy {}", p.alert_policy_ref))?,
+        );
     }
     tiers.sort_by(|a, b| {
         (severity_rank(&a.severity), a.long_seconds).cmp(&(severity_rank(&b.severity), b.long_seconds))
@@ -380,7 +371,11 @@ fn resolve(docs: &Docs, name: &str) -> Result<Slo> {
     );
     Ok(Slo {
         name: name.to_string(),
-        display_name: meta.display_name.clone().or_else(|| spec.objectives[0].display_name.clone()).unwrap_or_else(|| name.to_string()),
+        display_name: meta
+            .display_name
+            .clone()
+            .or_else(|| spec.objectives[0].display_name.clone())
+            .unwrap_or_else(|| name.to_string()),
         description: spec.description.trim().to_string(),
         service: spec.service.clone(),
         alert_prefix,

@@ -21,13 +21,27 @@ pub struct Change {
     pub new: Option<String>,
 }
 
-pub async fn record(db: &Db, c: &mut Connection, task_id: i64, actor_id: i64, changes: &[Change], now: i64) -> Result<(), sqlx::Error> {
+pub async fn record(
+    db: &Db,
+    c: &mut Connection,
+    task_id: i64,
+    actor_id: i64,
+    changes: &[Change],
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let sql = "insert into activity (task_id, actor_id, field, old_value, new_value, created_at) values ($1, $2, $3, $4, $5, $6)";
     for ch in changes {
         db.observe(
             op::ACTIVITY_INSERT,
             sql,
-            sqlx::query(sql).bind(task_id).bind(actor_id).bind(ch.field).bind(ch.old.as_deref()).bind(ch.new.as_deref()).bind(now).execute(&mut *c),
+            sqlx::query(sql)
+                .bind(task_id)
+                .bind(actor_id)
+                .bind(ch.field)
+                .bind(ch.old.as_deref())
+                .bind(ch.new.as_deref())
+                .bind(now)
+                .execute(&mut *c),
         )
         .await?;
     }

@@ -13,9 +13,21 @@ pub struct CommentRow {
     pub created_at: i64,
 }
 
-pub async fn insert(db: &Db, c: &mut Connection, task_id: i64, author_id: i64, body: &str, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn insert(
+    db: &Db,
+    c: &mut Connection,
+    task_id: i64,
+    author_id: i64,
+    body: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     let sql = "insert into comment (task_id, author_id, body, created_at) values ($1, $2, $3, $4) returning id";
-    db.observe(op::COMMENT_INSERT, sql, sqlx::query_scalar(sql).bind(task_id).bind(author_id).bind(body).bind(now).fetch_one(c)).await
+    db.observe(
+        op::COMMENT_INSERT,
+        sql,
+        sqlx::query_scalar(sql).bind(task_id).bind(author_id).bind(body).bind(now).fetch_one(c),
+    )
+    .await
 }
 
 const SELECT: &str = "select c.id, c.task_id, c.author_id, u.display_name as author_name, c.body, c.created_at \

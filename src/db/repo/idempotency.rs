@@ -11,27 +11,55 @@ pub struct KeyRow {
     pub created_at: i64,
 }
 
-pub async fn get(db: &Db, c: &mut Connection, user_id: i64, key: &str, now: i64) -> Result<Option<KeyRow>, sqlx::Error> {
+pub async fn get(
+    db: &Db,
+    c: &mut Connection,
+    user_id: i64,
+    key: &str,
+    now: i64,
+) -> Result<Option<KeyRow>, sqlx::Error> {
     let sql = "select request_hash, status_code, response_body, created_at from idempotency_key where user_id = $1 and key = $2 and expires_at > $3";
     db.observe(op::IDEMPOTENCY_GET, sql, sqlx::query_as(sql).bind(user_id).bind(key).bind(now).fetch_optional(c)).await
 }
 
 /// Claims a key for a request in progress; false when someone holds it already.
 /// An expired key is replaced.
-pub async fn claim(db: &Db, c: &mut Connection, user_id: i64, key: &str, hash: &str, now: i64, expires_at: i64) -> Result<bool, sqlx::Error> {
+pub async fn claim(
+    db: &Db,
+    c: &mut Connection,
+    user_id: i64,
+    key: &str,
+    hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<bool, sqlx::Error> {
     let sql = "delete from idempotency_key where user_id = $1 and key = $2 and expires_at <= $3";
     db.observe(op::IDEMPOTENCY_WRITE, sql, sqlx::query(sql).bind(user_id).bind(key).bind(now).execute(&mut *c)).await?;
-    let sql = "insert into idempotency_key (user_id, key, request_hash, created_at, expires_at) values ($1, $2, $3, $4, $5) \
+    let sql =
+        "insert into idempotency_key (user_id, key, request_hash, created_at, expires_at) values ($1, $2, $3, $4, $5) \
                on conflict (user_id, key) do nothing";
     let r = db
-        .observe(op::IDEMPOTENCY_WRITE, sql, sqlx::query(sql).bind(user_id).bind(key).bind(hash).bind(now).bind(expires_at).execute(c))
+        .observe(
+            op::IDEMPOTENCY_WRITE,
+            sql,
+            sqlx::query(sql).bind(user_id).bind(key).bind(hash).bind(now).bind(expires_at).execute(c),
+        )
         .await?;
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn complete(db: &Db, c: &mut Connection, user_id: i64, key: &str, status: i64, body: &str) -> Result<(), sqlx::Error> {
+pub async fn complete(
+    db: &Db,
+    c: &mut Connection,
+    user_id: i64,
+    key: &str,
+    status: i64,
+    body: &str,
+) -> Result<(), sqlx::Error> {
     let sql = "update idempotency_key set status_code = $3, response_body = $4 where user_id = $1 and key = $2";
-    db.observe(op::IDEMPOTENCY_WRITE, sql, sqlx::query(sql).bind(user_id).bind(key).bind(status).bind(body).execute(c)).await.map(|_| ())
+    db.observe(op::IDEMPOTENCY_WRITE, sql, sqlx::query(sql).bind(user_id).bind(key).bind(status).bind(body).execute(c))
+        .await
+        .map(|_| ())
 }
 
 pub async fn release(db: &Db, c: &mut Connection, user_id: i64, key: &str) -> Result<(), sqlx::Error> {

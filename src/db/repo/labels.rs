@@ -14,7 +14,14 @@ pub struct LabelRow {
 
 const COLUMNS: &str = "id, project_id, name, color, created_at";
 
-pub async fn insert(db: &Db, c: &mut Connection, project_id: i64, name: &str, color: &str, now: i64) -> Result<LabelRow, sqlx::Error> {
+pub async fn insert(
+    db: &Db,
+    c: &mut Connection,
+    project_id: i64,
+    name: &str,
+    color: &str,
+    now: i64,
+) -> Result<LabelRow, sqlx::Error> {
     let sql = format!(
         "insert into label (project_id, name, name_normalized, color, created_at) values ($1, $2, $3, $4, $5) returning {COLUMNS}"
     );
@@ -36,7 +43,13 @@ pub async fn get(db: &Db, c: &mut Connection, project_id: i64, id: i64) -> Resul
     db.observe(op::LABEL_GET, &sql, sqlx::query_as(&sql).bind(project_id).bind(id).fetch_optional(c)).await
 }
 
-pub async fn update(db: &Db, c: &mut Connection, id: i64, name: Option<&str>, color: Option<&str>) -> Result<(), sqlx::Error> {
+pub async fn update(
+    db: &Db,
+    c: &mut Connection,
+    id: i64,
+    name: Option<&str>,
+    color: Option<&str>,
+) -> Result<(), sqlx::Error> {
     let sql = "update label set name = coalesce($2, name), name_normalized = coalesce($3, name_normalized), color = coalesce($4, color) where id = $1";
     db.observe(
         op::LABEL_WRITE,

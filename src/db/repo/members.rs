@@ -12,7 +12,12 @@ pub struct MemberRow {
     pub created_at: i64,
 }
 
-pub async fn role_of(db: &Db, c: &mut Connection, project_id: i64, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn role_of(
+    db: &Db,
+    c: &mut Connection,
+    project_id: i64,
+    user_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
     let sql = "select role from project_member where project_id = $1 and user_id = $2";
     db.observe(op::MEMBER_GET, sql, sqlx::query_scalar(sql).bind(project_id).bind(user_id).fetch_optional(c)).await
 }
@@ -29,16 +34,31 @@ pub async fn get(db: &Db, c: &mut Connection, project_id: i64, user_id: i64) -> 
     db.observe(op::MEMBER_GET, sql, sqlx::query_as(sql).bind(project_id).bind(user_id).fetch_optional(c)).await
 }
 
-pub async fn insert(db: &Db, c: &mut Connection, project_id: i64, user_id: i64, role: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    db: &Db,
+    c: &mut Connection,
+    project_id: i64,
+    user_id: i64,
+    role: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let sql = "insert into project_member (project_id, user_id, role, created_at) values ($1, $2, $3, $4)";
     db.observe(op::MEMBER_WRITE, sql, sqlx::query(sql).bind(project_id).bind(user_id).bind(role).bind(now).execute(c))
         .await
         .map(|_| ())
 }
 
-pub async fn set_role(db: &Db, c: &mut Connection, project_id: i64, user_id: i64, role: &str) -> Result<(), sqlx::Error> {
+pub async fn set_role(
+    db: &Db,
+    c: &mut Connection,
+    project_id: i64,
+    user_id: i64,
+    role: &str,
+) -> Result<(), sqlx::Error> {
     let sql = "update project_member set role = $3 where project_id = $1 and user_id = $2";
-    db.observe(op::MEMBER_WRITE, sql, sqlx::query(sql).bind(project_id).bind(user_id).bind(role).execute(c)).await.map(|_| ())
+    db.observe(op::MEMBER_WRITE, sql, sqlx::query(sql).bind(project_id).bind(user_id).bind(role).execute(c))
+        .await
+        .map(|_| ())
 }
 
 pub async fn remove(db: &Db, c: &mut Connection, project_id: i64, user_id: i64) -> Result<(), sqlx::Error> {

@@ -19,7 +19,8 @@ pub async fn insert(
     now: i64,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
-    let sql = "insert into session (token_hash, user_id, csrf_token, created_at, expires_at) values ($1, $2, $3, $4, $5)";
+    let sql =
+        "insert into session (token_hash, user_id, csrf_token, created_at, expires_at) values ($1, $2, $3, $4, $5)";
     db.observe(
         op::SESSION_INSERT,
         sql,

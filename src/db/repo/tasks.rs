@@ -53,7 +53,14 @@ impl From<&TaskRow> for TaskFields {
     }
 }
 
-pub async fn insert(db: &Db, c: &mut Connection, project_id: i64, f: &TaskFields, user_id: i64, now: i64) -> Result<TaskRow, sqlx::Error> {
+pub async fn insert(
+    db: &Db,
+    c: &mut Connection,
+    project_id: i64,
+    f: &TaskFields,
+    user_id: i64,
+    now: i64,
+) -> Result<TaskRow, sqlx::Error> {
     let sql = "insert into task (project_id, title, description, status, priority, due_at, assignee_id, position, \
                completed_at, created_by, created_at, updated_at, version) \
                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1) \
@@ -82,13 +89,20 @@ pub async fn insert(db: &Db, c: &mut Connection, project_id: i64, f: &TaskFields
 /// The task and the viewer's role in its project, if the viewer is a member. With
 /// `lock`, PostgreSQL holds the row until the transaction ends (SQLite serialises
 /// writers already).
-pub async fn get_for_member(db: &Db, c: &mut Connection, id: i64, user_id: i64, lock: bool) -> Result<Option<(TaskRow, String)>, sqlx::Error> {
+pub async fn get_for_member(
+    db: &Db,
+    c: &mut Connection,
+    id: i64,
+    user_id: i64,
+    lock: bool,
+) -> Result<Option<(TaskRow, String)>, sqlx::Error> {
     let lock = if lock && db.backend == Backend::Postgres { " for update of t" } else { "" };
     let sql = format!(
         "select {COLUMNS}, m.role from task t join project_member m on m.project_id = t.project_id and m.user_id = $2 \
          where t.id = $1{lock}"
     );
-    let row: Option<TaskWithRole> = db.observe(op::TASK_GET, &sql, sqlx::query_as(&sql).bind(id).bind(user_id).fetch_optional(c)).await?;
+    let row: Option<TaskWithRole> =
+        db.observe(op::TASK_GET, &sql, sqlx::query_as(&sql).bind(id).bind(user_id).fetch_optional(c)).await?;
     Ok(row.map(|r| (r.task, r.role)))
 }
 
@@ -100,7 +114,14 @@ struct TaskWithRole {
 }
 
 /// Writes `f` if the task is still at `expected_version`; false when it is not.
-pub async fn update(db: &Db, c: &mut Connection, id: i64, expected_version: i64, f: &TaskFields, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn update(
+    db: &Db,
+    c: &mut Connection,
+    id: i64,
+    expected_version: i64,
+    f: &TaskFields,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let sql = "update task set title = $3, description = $4, status = $5, priority = $6, due_at = $7, assignee_id = $8, \
                position = $9, completed_at = $10, updated_at = $11, version = version + 1 where id = $1 and version = $2";
     let r = db
@@ -133,15 +154,28 @@ pub async fn delete(db: &Db, c: &mut Connection, id: i64, expected_version: i64)
 
 /// The last position in a column, to append after it (ignoring the task being
 /// moved, `0` for none).
-pub async fn last_position(db: &Db, c: &mut Connection, project_id: i64, status: &str, moving: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn last_position(
+    db: &Db,
+    c: &mut Connection,
+    project_id: i64,
+    status: &str,
+    moving: i64,
+) -> Result<Option<String>, sqlx::Error> {
     let sql = "select max(position) from task where project_id = $1 and status = $2 and id <> $3";
     db.observe(op::TASK_GET, sql, sqlx::query_scalar(sql).bind(project_id).bind(status).bind(moving).fetch_one(c)).await
 }
 
 /// The position of a neighbour task in the same project and column.
-pub async fn position_in_column(db: &Db, c: &mut Connection, project_id: i64, status: &str, id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn position_in_column(
+    db: &Db,
+    c: &mut Connection,
+    project_id: i64,
+    status: &str,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
     let sql = "select position from task where project_id = $1 and status = $2 and id = $3";
-    db.observe(op::TASK_GET, sql, sqlx::query_scalar(sql).bind(project_id).bind(status).bind(id).fetch_optional(c)).await
+    db.observe(op::TASK_GET, sql, sqlx::query_scalar(sql).bind(project_id).bind(status).bind(id).fetch_optional(c))
+        .await
 }
 
 /// The nearest position after (or before, with `after = false`) `pos` in a column,
@@ -160,7 +194,12 @@ pub async fn neighbour_position(
     } else {
         "select max(position) from task where project_id = $1 and status = $2 and position < $3 and id <> $4"
     };
-    db.observe(op::TASK_GET, sql, sqlx::query_scalar(sql).bind(project_id).bind(status).bind(pos).bind(moving).fetch_one(c)).await
+    db.observe(
+        op::TASK_GET,
+        sql,
+        sqlx::query_scalar(sql).bind(project_id).bind(status).bind(pos).bind(moving).fetch_one(c),
+    )
+    .await
 }
 
 pub async fn label_ids(db: &Db, c: &mut Connection, task_ids: &[i64]) -> Result<Vec<(i64, i64)>, sqlx::Error> {
@@ -219,9 +258,8 @@ impl ListQuery {
 }
 
 pub async fn list(db: &Db, c: &mut Connection, q: &ListQuery) -> Result<Vec<TaskRow>, sqlx::Error> {
-    let mut sql = format!(
-        "select {COLUMNS} from task t join project_member m on m.project_id = t.project_id and m.user_id = $1"
-    );
+    let mut sql =
+        format!("select {COLUMNS} from task t join project_member m on m.project_id = t.project_id and m.user_id = $1");
     if !q.clauses.is_empty() {
         sql.push_str(" where ");
         sql.push_str(&q.clauses.join(" and "));
@@ -239,6 +277,7 @@ pub async fn list(db: &Db, c: &mut Connection, q: &ListQuery) -> Result<Vec<Task
 
 /// Open and overdue task counts across the whole database (for gauges).
 pub async fn open_and_overdue(db: &Db, c: &mut Connection, now: i64) -> Result<(i64, i64), sqlx::Error> {
-    let sql = "select count(*), coalesce(sum(case when due_at < $1 then 1 else 0 end), 0) from task where status <> 'done'";
+    let sql =
+        "select count(*), coalesce(sum(case when due_at < $1 then 1 else 0 end), 0) from task where status <> 'done'";
     db.observe(op::TASK_COUNT, sql, sqlx::query_as(sql).bind(now).fetch_one(c)).await
 }

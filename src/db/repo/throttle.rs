@@ -4,7 +4,12 @@ use super::Connection;
 use crate::db::{op, Db};
 
 /// Failures of `subject` since `since`, and the time of the oldest of them.
-pub async fn failures_since(db: &Db, c: &mut Connection, subject: &str, since: i64) -> Result<(i64, Option<i64>), sqlx::Error> {
+pub async fn failures_since(
+    db: &Db,
+    c: &mut Connection,
+    subject: &str,
+    since: i64,
+) -> Result<(i64, Option<i64>), sqlx::Error> {
     let sql = "select count(*), min(created_at) from login_failure where subject = $1 and created_at > $2";
     db.observe(op::LOGIN_FAILURE_COUNT, sql, sqlx::query_as(sql).bind(subject).bind(since).fetch_one(c)).await
 }

@@ -68,6 +68,7 @@ pub async fn revoke(db: &Db, c: &mut Connection, user_id: i64, id: i64, now: i64
 
 /// Records use at most once a minute per token, to keep reads cheap.
 pub async fn touch(db: &Db, c: &mut Connection, id: i64, now: i64) -> Result<(), sqlx::Error> {
-    let sql = "update api_token set last_used_at = $2 where id = $1 and (last_used_at is null or last_used_at < $2 - 60000)";
+    let sql =
+        "update api_token set last_used_at = $2 where id = $1 and (last_used_at is null or last_used_at < $2 - 60000)";
     db.observe(op::TOKEN_UPDATE, sql, sqlx::query(sql).bind(id).bind(now).execute(c)).await.map(|_| ())
 }

@@ -96,7 +96,11 @@ pub async fn set_flags(
 ) -> Result<bool, sqlx::Error> {
     let sql = "update app_user set disabled = coalesce($2, disabled), is_admin = coalesce($3, is_admin), updated_at = $4 where id = $1";
     let done = db
-        .observe(op::USER_UPDATE, sql, sqlx::query(sql).bind(id).bind(disabled.map(i64::from)).bind(is_admin.map(i64::from)).bind(now).execute(c))
+        .observe(
+            op::USER_UPDATE,
+            sql,
+            sqlx::query(sql).bind(id).bind(disabled.map(i64::from)).bind(is_admin.map(i64::from)).bind(now).execute(c),
+        )
         .await?;
     Ok(done.rows_affected() == 1)
 }

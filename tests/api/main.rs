@@ -1,0 +1,20 @@
+//! HTTP-level tests of the whole API surface, each on SQLite and on PostgreSQL.
+//!
+//! One test binary (`cargo test --test api`); every module covers one area of the API.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod helpers;
+
+mod access_matrix;
+mod admin;
+mod auth;
+mod bad_input;
+mod comments;
+mod labels;
+mod listing;
+mod members;
+mod projects;
+mod tasks;
+mod tokens;
