@@ -98,6 +98,10 @@ pub async fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    tracing::debug!(span_export = guard.exporting(), "telemetry ready");
+    if !guard.exporting() {
+        tracing::info!("span export off (OTEL_EXPORTER_OTLP_ENDPOINT is not set)");
+    }
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config, metrics).await,
         Command::Migrate => migrate(config, metrics).await,

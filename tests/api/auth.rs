@@ -111,10 +111,18 @@ both!(update_me, |b| async move {
     let app = TestApp::spawn(b).await;
     let (c, id) = app.user("grace").await;
     let (s, u) = app
-        .call(&c, Method::PATCH, "/api/v1/me", Some(json!({"display_name": "Grace H.", "time_zone": "America/New_York"})))
+        .call(
+            &c,
+            Method::PATCH,
+            "/api/v1/me",
+            Some(json!({"display_name": "Grace H.", "time_zone": "America/New_York"})),
+        )
         .await;
     assert_eq!(s, 200, "{u}");
-    assert_eq!((u["id"].as_i64(), u["display_name"].as_str(), u["time_zone"].as_str()), (Some(id), Some("Grace H."), Some("America/New_York")));
+    assert_eq!(
+        (u["id"].as_i64(), u["display_name"].as_str(), u["time_zone"].as_str()),
+        (Some(id), Some("Grace H."), Some("America/New_York"))
+    );
     // Partial: only the name.
     let (s, u) = app.call(&c, Method::PATCH, "/api/v1/me", Some(json!({"display_name": "G"}))).await;
     assert_eq!(s, 200);
@@ -123,7 +131,9 @@ both!(update_me, |b| async move {
     assert_eq!(me, u);
 
     let before = snapshot(&app).await;
-    let (s, p) = app.call(&c, Method::PATCH, "/api/v1/me", Some(json!({"display_name": "ok", "time_zone": "Mars/Olympus"}))).await;
+    let (s, p) = app
+        .call(&c, Method::PATCH, "/api/v1/me", Some(json!({"display_name": "ok", "time_zone": "Mars/Olympus"})))
+        .await;
     assert_eq!(s, 422);
     assert_eq!(field_names(&p), ["time_zone"]);
     let (s, p) = app.call(&c, Method::PATCH, "/api/v1/me", Some(json!({"display_name": "   "}))).await;
@@ -138,7 +148,12 @@ both!(password_change_signs_out_other_sessions, |b| async move {
     // A second browser.
     let other = app.client();
     let (s, _) = app
-        .call(&other, Method::POST, "/api/v1/auth/login", Some(json!({"email": "linus@example.com", "password": PASSWORD})))
+        .call(
+            &other,
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"email": "linus@example.com", "password": PASSWORD})),
+        )
         .await;
     assert_eq!(s, 200);
     let (_, secret) = create_token(&app, &a, "read_write").await;
@@ -156,7 +171,12 @@ both!(password_change_signs_out_other_sessions, |b| async move {
     assert_eq!(s, 422);
     assert_eq!(field_names(&p), ["current_password"]);
     let (s, p) = app
-        .call(&a, Method::POST, "/api/v1/me/password", Some(json!({"current_password": PASSWORD, "new_password": "short"})))
+        .call(
+            &a,
+            Method::POST,
+            "/api/v1/me/password",
+            Some(json!({"current_password": PASSWORD, "new_password": "short"})),
+        )
         .await;
     assert_eq!(s, 422);
     assert_eq!(field_names(&p), ["new_password"]);
@@ -181,9 +201,14 @@ both!(password_change_signs_out_other_sessions, |b| async move {
     let login = |pw: &'static str| {
         let app = &app;
         async move {
-            app.call(&app.client(), Method::POST, "/api/v1/auth/login", Some(json!({"email": "linus@example.com", "password": pw})))
-                .await
-                .0
+            app.call(
+                &app.client(),
+                Method::POST,
+                "/api/v1/auth/login",
+                Some(json!({"email": "linus@example.com", "password": pw})),
+            )
+            .await
+            .0
         }
     };
     assert_eq!(login(PASSWORD).await, 401);

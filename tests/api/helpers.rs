@@ -120,7 +120,12 @@ pub async fn add_member(app: &TestApp, owner: &Client, pid: i64, name: &str, rol
 
 pub async fn create_label(app: &TestApp, c: &Client, pid: i64, name: &str) -> i64 {
     let (s, l) = app
-        .call(c, Method::POST, &format!("/api/v1/projects/{pid}/labels"), Some(json!({"name": name, "color": "#aabbcc"})))
+        .call(
+            c,
+            Method::POST,
+            &format!("/api/v1/projects/{pid}/labels"),
+            Some(json!({"name": name, "color": "#aabbcc"})),
+        )
         .await;
     assert_eq!(s, 201, "{l}");
     l["id"].as_i64().unwrap()
@@ -140,8 +145,9 @@ pub async fn get_task(app: &TestApp, c: &Client, id: i64) -> Value {
 
 /// Creates a token; returns (id, secret).
 pub async fn create_token(app: &TestApp, c: &Client, scope: &str) -> (i64, String) {
-    let (s, t) =
-        app.call(c, Method::POST, "/api/v1/me/tokens", Some(json!({"name": format!("{scope} token"), "scope": scope}))).await;
+    let (s, t) = app
+        .call(c, Method::POST, "/api/v1/me/tokens", Some(json!({"name": format!("{scope} token"), "scope": scope})))
+        .await;
     assert_eq!(s, 201, "{t}");
     (t["token"]["id"].as_i64().unwrap(), t["secret"].as_str().unwrap().to_owned())
 }

@@ -7,6 +7,7 @@
 //! starts a private server from the installed PostgreSQL binaries (see `pg`).
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod pg;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};

@@ -1,0 +1,378 @@
+//! The access-control matrix: every endpoint (route and method) × every kind of
+//! caller, with the exact status of each cell. Refused cells must write nothing.
+//! On failure the whole table is printed with the wrong cells marked.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+
+use crate::{admin::admin_client, both, common::*, helpers::*, tokens::expire_token};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Actor {
+    Owner,
+    Editor,
+    Viewer,
+    Outsider,
+    ReadOnlyToken,
+    ExpiredToken,
+    Disabled,
+    /// An administrator who is not a member of the project.
+    Admin,
+    Anonymous,
+}
+
+const ACTORS: [Actor; 9] = [
+    Actor::Owner,
+    Actor::Editor,
+    Actor::Viewer,
+    Actor::Outsider,
+    Actor::ReadOnlyToken,
+    Actor::ExpiredToken,
+    Actor::Disabled,
+    Actor::Admin,
+    Actor::Anonymous,
+];
+
+const HEADINGS: [&str; 9] =
+    ["owner", "editor", "viewer", "outsider", "ro-token", "expired", "disabled", "admin", "anon"];
+
+struct World {
+    app: TestApp,
+    owner: Client,
+    clients: Vec<(Actor, Client)>,
+    pid: i64,
+    spare_id: i64,
+    n: AtomicUsize,
+}
+
+impl World {
+    fn client(&self, a: Actor) -> &Client {
+        &self.clients.iter().find(|(x, _)| *x == a).unwrap().1
+    }
+
+    fn next(&self) -> usize {
+        self.n.fetch_add(1, Ordering::SeqCst)
+    }
+
+    async fn owner_call(&self, m: Method, path: &str, body: Option<Value>) -> Value {
+        let (s, v) = self.app.call(&self.owner, m.clone(), path, body).await;
+        assert!(s.is_success(), "setup {m} {path}: {s} {v}");
+        v
+    }
+
+    async fn fresh_task(&self) -> i64 {
+        create_task(&self.app, &self.owner, self.pid, json!({"title": format!("fresh {}", self.next())})).await["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    async fn fresh_label(&self) -> i64 {
+        create_label(&self.app, &self.owner, self.pid, &format!("label {}", self.next())).await
+    }
+
+    async fn set_spare(&self, member: bool) {
+        let path = format!("/api/v1/projects/{}/members", self.pid);
+        let (_, list) = self.app.call(&self.owner, Method::GET, &path, None).await;
+        let is_member = list.as_array().unwrap().iter().any(|m| m["user_id"] == self.spare_id);
+        if member && !is_member {
+            add_member(&self.app, &self.owner, self.pid, "spare", "viewer").await;
+        } else if !member && is_member {
+            self.owner_call(Method::DELETE, &format!("{path}/{}", self.spare_id), None).await;
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Row {
+    GetMe,
+    PatchMe,
+    ChangePassword,
+    CreateToken,
+    ListTokens,
+    RevokeToken,
+    MyTasks,
+    ListAllTasks,
+    AdminListUsers,
+    AdminUpdateUser,
+    CreateProject,
+    ListProjects,
+    GetProject,
+    UpdateProject,
+    ArchiveProject,
+    DeleteProject,
+    ListMembers,
+    AddMember,
+    UpdateMember,
+    RemoveMember,
+    CreateLabel,
+    ListLabels,
+    UpdateLabel,
+    DeleteLabel,
+    CreateTask,
+    ListProjectTasks,
+    GetTask,
+    UpdateTask,
+    DeleteTask,
+    MoveTask,
+    AddComment,
+    ListComments,
+    DeleteComment,
+    ListActivity,
+    Login,
+    Logout,
+}
+
+const OK: u16 = 200;
+
+/// Expected status per actor, in `ACTORS` order.
+#[rustfmt::skip]
+fn expected(row: Row) -> [u16; 9] {
+    use Row::*;
+    //                                   owner editor viewer outsider ro   expired disabled admin anon
+    let everyone = |s: u16| -> [u16; 9] { [s,    s,     s,     s,       s,   401,    401,     s,    401] };
+    let everyone_writes = |s: u16| -> [u16; 9] { [s, s,  s,     s,       403, 401,    401,     s,    401] };
+    let member_reads: [u16; 9] =         [OK,   OK,    OK,    404,     OK,  401,    401,     404,  401];
+    let editor_writes = |s: u16| -> [u16; 9] { [s, s,    403,   404,     403, 401,    401,     404,  401] };
+    let owner_writes = |s: u16| -> [u16; 9] { [s,  403,  403,   404,     403, 401,    401,     404,  401] };
+    let admin_only: [u16; 9] =           [403,  403,   403,   403,     403, 401,    401,     OK,   401];
+    match row {
+        GetMe | ListTokens | MyTasks | ListAllTasks | ListProjects => everyone(OK),
+        PatchMe => everyone_writes(OK),
+        ChangePassword => everyone_writes(204),
+        CreateToken | CreateProject => everyone_writes(201),
+        RevokeToken =>                   [204,  404,   404,   404,     403, 401,    401,     404,  401],
+        AdminListUsers | AdminUpdateUser => admin_only,
+        GetProject | ListMembers | ListLabels | ListProjectTasks | GetTask | ListComments | ListActivity => member_reads,
+        UpdateProject | UpdateLabel | UpdateTask | MoveTask => editor_writes(OK),
+        DeleteLabel | DeleteTask => editor_writes(204),
+        CreateLabel | CreateTask | AddComment => editor_writes(201),
+        ArchiveProject | UpdateMember => owner_writes(OK),
+        DeleteProject | RemoveMember => owner_writes(204),
+        AddMember => owner_writes(201),
+        DeleteComment =>                 [204,  403,   403,   404,     403, 401,    401,     404,  401],
+        Login =>                         [OK,   OK,    OK,    OK,      OK,  OK,     401,     OK,   OK],
+        Logout =>                        [204,  204,   204,   204,     204, 401,    401,     204,  401],
+    }
+}
+
+const ROWS: [Row; 36] = {
+    use Row::*;
+    [
+        GetMe,
+        PatchMe,
+        ChangePassword,
+        CreateToken,
+        ListTokens,
+        RevokeToken,
+        MyTasks,
+        ListAllTasks,
+        AdminListUsers,
+        AdminUpdateUser,
+        CreateProject,
+        ListProjects,
+        GetProject,
+        UpdateProject,
+        ArchiveProject,
+        DeleteProject,
+        ListMembers,
+        AddMember,
+        UpdateMember,
+        RemoveMember,
+        CreateLabel,
+        ListLabels,
+        UpdateLabel,
+        DeleteLabel,
+        CreateTask,
+        ListProjectTasks,
+        GetTask,
+        UpdateTask,
+        DeleteTask,
+        MoveTask,
+        AddComment,
+        ListComments,
+        DeleteComment,
+        ListActivity,
+        Login,
+        // Last: it ends the sessions.
+        Logout,
+    ]
+};
+
+fn email_of(a: Actor) -> &'static str {
+    match a {
+        Actor::Owner | Actor::ReadOnlyToken | Actor::ExpiredToken => "owner@example.com",
+        Actor::Editor => "editor@example.com",
+        Actor::Viewer => "viewer@example.com",
+        Actor::Outsider | Actor::Anonymous => "outsider@example.com",
+        Actor::Disabled => "disabled@example.com",
+        Actor::Admin => "root@example.com",
+    }
+}
+
+/// The request of a cell, with fresh resources created (by the owner) where the
+/// request consumes them.
+async fn request(w: &World, row: Row, actor: Actor) -> (Method, String, Option<Value>) {
+    use Method as M;
+    use Row::*;
+    let pid = w.pid;
+    let p = format!("/api/v1/projects/{pid}");
+    match row {
+        GetMe => (M::GET, "/api/v1/me".into(), None),
+        PatchMe => (M::PATCH, "/api/v1/me".into(), Some(json!({"time_zone": "UTC"}))),
+        ChangePassword => (
+            M::POST,
+            "/api/v1/me/password".into(),
+            Some(json!({"current_password": PASSWORD, "new_password": PASSWORD})),
+        ),
+        CreateToken => (M::POST, "/api/v1/me/tokens".into(), Some(json!({"name": "matrix", "scope": "read"}))),
+        ListTokens => (M::GET, "/api/v1/me/tokens".into(), None),
+        RevokeToken => {
+            let (id, _) = create_token(&w.app, &w.owner, "read").await;
+            (M::DELETE, format!("/api/v1/me/tokens/{id}"), None)
+        }
+        MyTasks => (M::GET, "/api/v1/me/tasks".into(), None),
+        ListAllTasks => (M::GET, "/api/v1/tasks?status=todo".into(), None),
+        AdminListUsers => (M::GET, "/api/v1/admin/users".into(), None),
+        AdminUpdateUser => (M::PATCH, format!("/api/v1/admin/users/{}", w.spare_id), Some(json!({"is_admin": false}))),
+        CreateProject => (M::POST, "/api/v1/projects".into(), Some(json!({"name": "matrix"}))),
+        ListProjects => (M::GET, "/api/v1/projects".into(), None),
+        GetProject => (M::GET, p, None),
+        UpdateProject => (M::PATCH, p, Some(json!({"description": format!("d{}", w.next())}))),
+        ArchiveProject => (M::PATCH, p, Some(json!({"archived": false}))),
+        DeleteProject => {
+            let fresh = create_project(&w.app, &w.owner, "to delete").await;
+            for (name, role) in [("editor", "editor"), ("viewer", "viewer"), ("disabled", "editor")] {
+                add_member(&w.app, &w.owner, fresh, name, role).await;
+            }
+            (M::DELETE, format!("/api/v1/projects/{fresh}"), None)
+        }
+        ListMembers => (M::GET, format!("{p}/members"), None),
+        AddMember => {
+            w.set_spare(false).await;
+            (M::POST, format!("{p}/members"), Some(json!({"email": "spare@example.com", "role": "viewer"})))
+        }
+        UpdateMember => {
+            w.set_spare(true).await;
+            (M::PATCH, format!("{p}/members/{}", w.spare_id), Some(json!({"role": "editor"})))
+        }
+        RemoveMember => {
+            w.set_spare(true).await;
+            (M::DELETE, format!("{p}/members/{}", w.spare_id), None)
+        }
+        CreateLabel => {
+            (M::POST, format!("{p}/labels"), Some(json!({"name": format!("new {}", w.next()), "color": "#123456"})))
+        }
+        ListLabels => (M::GET, format!("{p}/labels"), None),
+        UpdateLabel => {
+            let l = w.fresh_label().await;
+            (M::PATCH, format!("{p}/labels/{l}"), Some(json!({"color": "#654321"})))
+        }
+        DeleteLabel => {
+            let l = w.fresh_label().await;
+            (M::DELETE, format!("{p}/labels/{l}"), None)
+        }
+        CreateTask => (M::POST, format!("{p}/tasks"), Some(json!({"title": "matrix"}))),
+        ListProjectTasks => (M::GET, format!("{p}/tasks"), None),
+        GetTask => (M::GET, format!("/api/v1/tasks/{}", w.fresh_task().await), None),
+        UpdateTask => (M::PATCH, format!("/api/v1/tasks/{}", w.fresh_task().await), Some(json!({"priority": "high"}))),
+        DeleteTask => (M::DELETE, format!("/api/v1/tasks/{}", w.fresh_task().await), None),
+        MoveTask => (M::POST, format!("/api/v1/tasks/{}/move", w.fresh_task().await), Some(json!({"status": "done"}))),
+        AddComment => {
+            (M::POST, format!("/api/v1/tasks/{}/comments", w.fresh_task().await), Some(json!({"body": "hi"})))
+        }
+        ListComments => (M::GET, format!("/api/v1/tasks/{}/comments", w.fresh_task().await), None),
+        DeleteComment => {
+            let t = w.fresh_task().await;
+            let c = w.owner_call(M::POST, &format!("/api/v1/tasks/{t}/comments"), Some(json!({"body": "mine"}))).await;
+            (M::DELETE, format!("/api/v1/tasks/{t}/comments/{}", c["id"]), None)
+        }
+        ListActivity => (M::GET, format!("/api/v1/tasks/{}/activity", w.fresh_task().await), None),
+        Login => (M::POST, "/api/v1/auth/login".into(), Some(json!({"email": email_of(actor), "password": PASSWORD}))),
+        Logout => (M::POST, "/api/v1/auth/logout".into(), None),
+    }
+}
+
+async fn world(b: Backend) -> World {
+    let app = TestApp::spawn(b).await;
+    let (owner, _) = app.user("owner").await;
+    let (editor, _) = app.user("editor").await;
+    let (viewer, _) = app.user("viewer").await;
+    let (outsider, _) = app.user("outsider").await;
+    let (disabled, disabled_id) = app.user("disabled").await;
+    let (_, spare_id) = app.user("spare").await;
+    let (admin, _) = admin_client(&app).await;
+    let pid = create_project(&app, &owner, "Matrix").await;
+    add_member(&app, &owner, pid, "editor", "editor").await;
+    add_member(&app, &owner, pid, "viewer", "viewer").await;
+    add_member(&app, &owner, pid, "disabled", "editor").await;
+    // The outsider has a project of their own.
+    create_project(&app, &outsider, "Outside").await;
+    let (_, ro) = create_token(&app, &owner, "read").await;
+    let (expired_id, expired) = create_token(&app, &owner, "read_write").await;
+    assert_eq!(app.call(&bearer(&expired), Method::GET, "/api/v1/me", None).await.0, 200);
+    expire_token(&app, expired_id).await;
+    let (s, _) = app
+        .call(&admin, Method::PATCH, &format!("/api/v1/admin/users/{disabled_id}"), Some(json!({"disabled": true})))
+        .await;
+    assert_eq!(s, 200);
+    let clients = vec![
+        (Actor::Owner, owner.clone()),
+        (Actor::Editor, editor),
+        (Actor::Viewer, viewer),
+        (Actor::Outsider, outsider),
+        (Actor::ReadOnlyToken, bearer(&ro)),
+        (Actor::ExpiredToken, bearer(&expired)),
+        (Actor::Disabled, disabled),
+        (Actor::Admin, admin),
+        (Actor::Anonymous, app.client()),
+    ];
+    World { app, owner, clients, pid, spare_id, n: AtomicUsize::new(0) }
+}
+
+both!(every_endpoint_by_every_caller, |b| async move {
+    let w = world(b).await;
+    let mut table: Vec<(Row, Vec<(u16, u16, bool)>)> = vec![];
+    let mut failed = false;
+    for row in ROWS {
+        let exp = expected(row);
+        let mut cells = vec![];
+        for (i, actor) in ACTORS.into_iter().enumerate() {
+            let (method, path, body) = request(&w, row, actor).await;
+            let before = snapshot(&w.app).await;
+            let (status, resp) = w.app.call(w.client(actor), method.clone(), &path, body).await;
+            let got = status.as_u16();
+            // A refused request writes nothing (login and logout only touch sessions
+            // and the throttle, which are expected to change).
+            let wrote = !status.is_success() && !matches!(row, Row::Login) && snapshot(&w.app).await != before;
+            let ok = got == exp[i] && !wrote;
+            if !ok {
+                failed = true;
+                eprintln!(
+                    "{row:?} × {actor:?}: {method} {path} -> {got} (expected {}){} {resp}",
+                    exp[i],
+                    if wrote { " and WROTE" } else { "" }
+                );
+            }
+            cells.push((got, exp[i], ok));
+        }
+        table.push((row, cells));
+    }
+    if failed {
+        let mut out = format!("{:<18}", "endpoint");
+        for h in HEADINGS {
+            out.push_str(&format!("{h:>10}"));
+        }
+        out.push('\n');
+        for (row, cells) in &table {
+            out.push_str(&format!("{:<18}", format!("{row:?}")));
+            for (got, exp, ok) in cells {
+                let cell = if *ok { format!("{got}") } else { format!("!{got}≠{exp}") };
+                out.push_str(&format!("{cell:>10}"));
+            }
+            out.push('\n');
+        }
+        panic!("access matrix mismatches (! = wrong cell, got≠expected):\n{out}");
+    }
+});

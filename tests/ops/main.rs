@@ -1,0 +1,15 @@
+//! Operational tests: concurrency, graceful shutdown of the real binary, the OpenAPI
+//! document against the served routes and real responses, metrics (names, labels,
+//! counts, cardinality, documentation), secrets in logs, and the command line.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod binary;
+mod cli;
+mod concurrency;
+mod metrics;
+mod openapi;
+mod prom;
+mod secrets;
+mod shutdown;
