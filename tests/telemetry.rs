@@ -236,3 +236,24 @@ async fn without_an_endpoint_no_exporter_runs() {
     let m = reqwest::get(bin.url("/metrics")).await.unwrap().text().await.unwrap();
     assert_eq!(counter(&m, "task_manager_otel_spans_dropped_total"), 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_separate_metrics_address_takes_metrics_off_the_public_listener() {
+    let app = common::TestApp::spawn_with(common::Backend::Sqlite, |c| {
+        c.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let public = reqwest::get(app.url("/metrics")).await.unwrap();
+    assert_eq!(public.status(), 404, "the public listener does not serve /metrics");
+    app.stop().await;
+
+    // The bound address is only known to the application; start the binary instead.
+    let port = common::binary::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut bin = Binary::start(&[("TM_METRICS_LISTEN", addr.as_str())]);
+    bin.wait_ready().await;
+    assert_eq!(reqwest::get(bin.url("/metrics")).await.unwrap().status(), 404);
+    let m = reqwest::get(format!("http://{addr}/metrics")).await.unwrap();
+    assert_eq!(m.status(), 200);
+    assert!(m.text().await.unwrap().contains("http_server_request_duration_seconds_bucket"));
+}

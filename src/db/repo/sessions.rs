@@ -3,13 +3,6 @@
 use super::Connection;
 use crate::db::{op, Db};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct SessionRow {
-    pub user_id: i64,
-    pub csrf_token: String,
-    pub expires_at: i64,
-}
-
 pub async fn insert(
     db: &Db,
     c: &mut Connection,
@@ -28,11 +21,6 @@ pub async fn insert(
     )
     .await
     .map(|_| ())
-}
-
-pub async fn get(db: &Db, c: &mut Connection, token_hash: &str, now: i64) -> Result<Option<SessionRow>, sqlx::Error> {
-    let sql = "select user_id, csrf_token, expires_at from session where token_hash = $1 and expires_at > $2";
-    db.observe(op::SESSION_GET, sql, sqlx::query_as(sql).bind(token_hash).bind(now).fetch_optional(c)).await
 }
 
 pub async fn delete(db: &Db, c: &mut Connection, token_hash: &str) -> Result<(), sqlx::Error> {
