@@ -17,5 +17,16 @@ fn main() {
     println!("cargo:rustc-env=TM_GIT_COMMIT={commit}");
     println!("cargo:rerun-if-env-changed=TM_GIT_COMMIT");
     println!("cargo:rerun-if-changed=.git/HEAD");
+    // A commit moves the branch HEAD points at, not HEAD itself: watch the branch too
+    // (only paths that exist, or Cargo would rerun this script on every build).
+    if let Ok(head) = std::fs::read_to_string(".git/HEAD") {
+        if let Some(branch) = head.trim().strip_prefix("ref: ") {
+            for path in [format!(".git/{branch}"), ".git/packed-refs".to_owned()] {
+                if std::path::Path::new(&path).exists() {
+                    println!("cargo:rerun-if-changed={path}");
+                }
+            }
+        }
+    }
     println!("cargo:rerun-if-changed=migrations");
 }

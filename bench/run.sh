@@ -23,7 +23,7 @@ PG_ADMIN="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 TASKS=100000
 export BENCH_TASKS=$TASKS
 
-cargo build --release --locked >&2
+cargo build --release --locked --bin task-manager --example loadgen >&2
 BIN="${CARGO_TARGET_DIR:-target}/release/task-manager"
 WORK=$(mktemp -d)
 PORT=18181
@@ -35,7 +35,7 @@ hwm_kib() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }
 
 start_server() {
   local url="$1"
-  DATABASE_URL="$url" TM_LISTEN="127.0.0.1:$PORT" TM_LOG_LEVEL=warn TM_LOG_FORMAT=json \
+  env ${BENCH_SERVER_ENV:-} DATABASE_URL="$url" TM_LISTEN="127.0.0.1:$PORT" TM_LOG_LEVEL=warn TM_LOG_FORMAT=json \
     TM_SCHEDULE_METRICS_REFRESH="" TM_SCHEDULE_CLEANUP="" "$BIN" serve 2>"$WORK/server.log" &
   SERVER=$!
   for _ in $(seq 1 100); do curl -fs "$BASE/healthz/ready" >/dev/null 2>&1 && return 0; sleep 0.1; done
@@ -56,14 +56,15 @@ prepare_account() {
 # over a year, positions distinct keys.
 SEED_SELECT="select 1, 'seeded task ' || i, 'description of task ' || i,
   case i % 4 when 0 then 'todo' when 1 then 'in_progress' when 2 then 'blocked' else 'done' end,
-  i % 4, 1767225600000 + (i % 365) * 86400000, 'V' || i || 'V', 1, 1767225600000, 1767225600000, 1"
-SEED_INSERT="insert into task (project_id, title, description, status, priority, due_at, position, created_by, created_at, updated_at, version)"
+  i % 4, 1767225600000 + (i % 365) * 86400000, 'V' || i || 'V', 1, 1767225600000, 1767225600000, 1,
+  'seeded task ' || i || char(10) || 'description of task ' || i"
+SEED_INSERT="insert into task (project_id, title, description, status, priority, due_at, position, created_by, created_at, updated_at, version, search_text)"
 
 seed_sqlite() {
   sqlite3 "$1" "pragma journal_mode=wal; with recursive n(i) as (select 1 union all select i + 1 from n where i < $TASKS) $SEED_INSERT $SEED_SELECT from n; analyze;"
 }
 seed_postgres() {
-  psql -q "$1" -c "$SEED_INSERT $SEED_SELECT from generate_series(1, $TASKS) as i; analyze;"
+  psql -q "$1" -c "$SEED_INSERT ${SEED_SELECT//char(10)/chr(10)} from generate_series(1, $TASKS) as i; analyze;"
 }
 
 run_wrk() {
@@ -97,9 +98,27 @@ bench_backend() {
   run_wrk "list, 2 filters" list.lua
   run_wrk "create task" create.lua
   run_wrk "PATCH task" patch.lua
+  fixed_rate "GET task by id" "/api/v1/tasks/{id}" "${BENCH_HALF_RATE:-$([ "$BACKEND" = sqlite ] && echo 5000 || echo 2500)}"
+  fixed_rate "list, 2 filters" "/api/v1/projects/1/tasks?status=todo&priority=high&sort=due_at" "${BENCH_LIST_RATE:-200}"
+  scrape_times
   printf '| %s | idle RSS %s MiB, peak RSS %s MiB | | | | | |\n' "$BACKEND" "$((idle / 1024))" "$(($(hwm_kib "$SERVER") / 1024))"
   kill "$SERVER"; wait "$SERVER" || true
   if [ "$BACKEND" = postgres ]; then psql -q "$PG_ADMIN" -c "drop database if exists tm_bench_$$"; fi
+}
+
+# scrape_times: p50 and max of 200 scrapes of /metrics after the load (every series present).
+scrape_times() {
+  for _ in $(seq 1 200); do curl -s -o /dev/null -w '%{time_total}\n' "$BASE/metrics"; done | sort -n |
+    awk '{a[NR]=$1} END {printf "| %s | /metrics scrape | | %.2fms | %.2fms (max) | | |\n", B, a[int(NR/2)]*1000, a[NR]*1000}' B="$BACKEND"
+}
+
+# fixed_rate NAME PATH RATE: open-loop latency at a fixed rate (coordinated omission avoided).
+fixed_rate() {
+  local out; out=$("${CARGO_TARGET_DIR:-target}/release/examples/loadgen" "$BASE$2" "$3" "$SECS" "Authorization: Bearer $BENCH_TOKEN")
+  local p50 p99 got errs
+  p50=$(echo "$out" | sed -E 's/.*p50_ms=([0-9.]+).*/\1/'); p99=$(echo "$out" | sed -E 's/.*p99_ms=([0-9.]+).*/\1/')
+  got=$(echo "$out" | sed -E 's/.*achieved_rate=([0-9]+).*/\1/'); errs=$(echo "$out" | sed -E 's/.*errors=([0-9]+).*/\1/')
+  printf '| %s | %s at a fixed %s req/s | %s | %sms | %sms | | %s |\n' "$BACKEND" "$1" "$3" "$got" "$p50" "$p99" "$errs"
 }
 
 echo "| backend | operation | req/s | p50 | p99 | server CPU | non-2xx |"

@@ -25,7 +25,8 @@ async fn main() {
     let mut headers = reqwest::header::HeaderMap::new();
     for h in &args[3..] {
         let (k, v) = h.split_once(':').expect("HEADER: VALUE");
-        headers.insert(reqwest::header::HeaderName::from_bytes(k.trim().as_bytes()).unwrap(), v.trim().parse().unwrap());
+        headers
+            .insert(reqwest::header::HeaderName::from_bytes(k.trim().as_bytes()).unwrap(), v.trim().parse().unwrap());
     }
     let max_id: u64 = std::env::var("LOADGEN_MAX_ID").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let client = reqwest::Client::builder().default_headers(headers).pool_max_idle_per_host(256).build().unwrap();
@@ -38,7 +39,11 @@ async fn main() {
     for i in 0..total {
         let scheduled = start + interval.mul_f64(i as f64);
         tokio::time::sleep_until(scheduled.into()).await;
-        let target = if url.contains("{id}") { url.replace("{id}", &rand::thread_rng().gen_range(1..=max_id).to_string()) } else { url.clone() };
+        let target = if url.contains("{id}") {
+            url.replace("{id}", &rand::thread_rng().gen_range(1..=max_id).to_string())
+        } else {
+            url.clone()
+        };
         let (client, latencies, errors) = (client.clone(), latencies.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             match client.get(&target).send().await {
@@ -56,7 +61,8 @@ async fn main() {
     let elapsed = start.elapsed().as_secs_f64();
     let mut l = latencies.lock().unwrap().clone();
     l.sort();
-    let pct = |p: f64| l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct =
+        |p: f64| l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or_default();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "target_rate={rate} achieved_rate={:.0} ok={} errors={} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2}",

@@ -50,36 +50,54 @@ where
 }
 
 /// Parses JSON with the path of the failing field, for precise 422 answers.
+///
+/// The whole body is checked for syntax first (trailing data included), so a
+/// truncated or garbled body is always 400, even when a field error would come
+/// first in the stream; after that, every error is about the values (422).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(AppError::BadRequest("malformed_json", format!("The body is not valid JSON: {err}")));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        use serde_json::error::Category;
-        match inner.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                AppError::BadRequest("malformed_json", format!("The body is not valid JSON: {inner}"))
-            }
-            Category::Data => {
-                let field = if path == "." { String::new() } else { path };
-                let message = inner.to_string();
-                // serde appends " at line L column C"; the field path already says where.
-                let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-                let code = if message.starts_with("missing field") {
-                    "required"
-                } else if message.starts_with("unknown field") {
-                    "unknown_field"
-                } else {
-                    "invalid"
-                };
-                let field = match (code, message.split('`').nth(1)) {
-                    ("required" | "unknown_field", Some(name)) if field.is_empty() => name.to_owned(),
-                    _ => field,
-                };
-                AppError::Unprocessable(vec![FieldError::new(field, code, message)])
-            }
-        }
+        let field = if path == "." { String::new() } else { path };
+        let message = inner.to_string();
+        // serde appends " at line L column C"; the field path already says where.
+        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        let code = if message.starts_with("missing field") {
+            "required"
+        } else if message.starts_with("unknown field") {
+            "unknown_field"
+        } else {
+            "invalid"
+        };
+        let field = match (code, message.split('`').nth(1)) {
+            ("required" | "unknown_field", Some(name)) if field.is_empty() => name.to_owned(),
+            _ => field,
+        };
+        AppError::Unprocessable(vec![FieldError::new(field, code, message)])
     })
+}
+
+/// Path parameters (`/tasks/{id}`). A segment that does not parse (`/tasks/abc`,
+/// an id out of range) is a 400 with the problem shape, like every other error.
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|rejection| AppError::BadRequest("invalid_path", rejection.body_text()))
+    }
 }
 
 /// Query parameters as a list of pairs, keeping repeated keys (`status=todo&status=done`).
@@ -151,6 +169,8 @@ mod tests {
     #[test]
     fn syntax_errors_are_400_and_type_errors_name_the_field() {
         assert_eq!(parse_json::<Body>(b"{").unwrap_err().status(), 400);
+        assert_eq!(parse_json::<Body>(br#"{"title":"x"} x"#).unwrap_err().status(), 400);
+        assert_eq!(parse_json::<Body>(br#"{"colour": "#).unwrap_err().status(), 400);
         match parse_json::<Body>(br#"{"title":"x","n":"seven"}"#).unwrap_err() {
             AppError::Unprocessable(e) => assert_eq!(e[0].field, "n"),
             other => panic!("{other:?}"),

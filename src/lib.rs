@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 
 /// Version and commit, as printed by `--version` and exported in `build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -25,8 +25,10 @@ async fn three_replicas_migrating_at_once_apply_each_migration_once() {
     for r in replicas {
         dbs.push(r.await.unwrap());
     }
-    let applied: Vec<(i64, bool)> =
-        sqlx::query_as("select version, success from _sqlx_migrations order by version").fetch_all(dbs[0].pool()).await.unwrap();
+    let applied: Vec<(i64, bool)> = sqlx::query_as("select version, success from _sqlx_migrations order by version")
+        .fetch_all(dbs[0].pool())
+        .await
+        .unwrap();
     let versions: Vec<i64> = applied.iter().map(|(v, _)| *v).collect();
     let mut unique = versions.clone();
     unique.dedup();
@@ -80,3 +82,30 @@ async fn readiness_fails_when_the_database_is_gone_and_liveness_does_not() {
     let m = app.metrics().await;
     assert!(m.lines().any(|l| l == "task_manager_ready 0"), "readiness gauge follows");
 }
+
+both!(text_search_folds_case_beyond_ascii_on_both_databases, |b| async move {
+    let app = TestApp::spawn(b).await;
+    let (c, _) = app.user("ada").await;
+    let (_, p) = app.call(&c, Method::POST, "/api/v1/projects", Some(serde_json::json!({"name": "Schule"}))).await;
+    let pid = p["id"].as_i64().unwrap();
+    for (title, description) in [("ÉCOLE primaire", ""), ("Rechnung", "ÜBERWEISUNG prüfen"), ("other", "nothing")] {
+        let (s, _) = app
+            .call(
+                &c,
+                Method::POST,
+                &format!("/api/v1/projects/{pid}/tasks"),
+                Some(serde_json::json!({"title": title, "description": description})),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    for (q, expected) in
+        [("école", vec!["ÉCOLE primaire"]), ("überweisung", vec!["Rechnung"]), ("ÉCO", vec!["ÉCOLE primaire"])]
+    {
+        let (s, page) = app.call(&c, Method::GET, &format!("/api/v1/projects/{pid}/tasks?q={q}"), None).await;
+        assert_eq!(s, 200);
+        let titles: Vec<&str> =
+            page["items"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+        assert_eq!(titles, expected, "q={q}");
+    }
+});

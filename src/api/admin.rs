@@ -1,6 +1,6 @@
 //! Administration of accounts: list them, disable or enable one, grant admin.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -14,7 +14,7 @@ use crate::{
     db::repo,
     domain::now_millis,
     error::{AppError, AppResult},
-    extract::ApiJson,
+    extract::{ApiJson, Path},
     state::AppState,
 };
 

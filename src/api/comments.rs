@@ -1,7 +1,7 @@
 //! Comments on a task and its activity record.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -19,7 +19,7 @@ use crate::{
     db::repo,
     domain::{bounded_text, now_millis, Role},
     error::{AppError, AppResult},
-    extract::ApiJson,
+    extract::{ApiJson, Path},
     state::AppState,
 };
 

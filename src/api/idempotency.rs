@@ -52,8 +52,13 @@ async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, A
         ));
     }
     let (mut parts, body) = req.into_parts();
-    let principal = Principal::from_request_parts(&mut parts, &state).await?;
     let bytes = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| AppError::PayloadTooLarge)?;
+    // Keys belong to an account; an anonymous request (sign-up, sign-in) runs as is.
+    let principal = match Principal::from_request_parts(&mut parts, &state).await {
+        Ok(p) => p,
+        Err(AppError::Unauthorized) => return Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await),
+        Err(e) => return Err(e),
+    };
     let mut fingerprint = format!("{} {}\n", parts.method, parts.uri.path()).into_bytes();
     fingerprint.extend_from_slice(&bytes);
     let hash = sha256_hex(&fingerprint);
@@ -74,7 +79,7 @@ async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, A
             return Err(AppError::IdempotencyMismatch);
         }
         if let (Some(status), Some(body)) = (row.status_code, row.response_body) {
-            return Ok(replay(status, body));
+            return Ok(replay(status, body, row.etag));
         }
         if row.created_at < now - ABANDONED_MS {
             let mut tx = db.begin().await?;
@@ -104,25 +109,22 @@ async fn run_and_store(state: &AppState, user: i64, key: &str, req: Request, nex
     if parts.status.is_server_error() {
         repo::idempotency::release(db, &mut tx, user, key).await?;
     } else {
-        repo::idempotency::complete(
-            db,
-            &mut tx,
-            user,
-            key,
-            i64::from(parts.status.as_u16()),
-            &String::from_utf8_lossy(&bytes),
-        )
-        .await?;
+        let etag = parts.headers.get(header::ETAG).and_then(|v| v.to_str().ok());
+        let status = i64::from(parts.status.as_u16());
+        repo::idempotency::complete(db, &mut tx, user, key, status, &String::from_utf8_lossy(&bytes), etag).await?;
     }
     tx.commit().await?;
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }
 
-fn replay(status: i64, body: String) -> Response {
+fn replay(status: i64, body: String, etag: Option<String>) -> Response {
     let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
     let content_type = if status.is_client_error() { "application/problem+json" } else { "application/json" };
     let mut res = (status, body).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+        res.headers_mut().insert(header::ETAG, etag);
+    }
     res
 }

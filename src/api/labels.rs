@@ -1,7 +1,7 @@
 //! Labels of a project: create, list, update, delete. Editors manage them.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -19,7 +19,7 @@ use crate::{
     db::repo,
     domain::{now_millis, LabelColor, LabelName},
     error::{AppError, AppResult},
-    extract::ApiJson,
+    extract::{ApiJson, Path},
     state::AppState,
 };
 

@@ -1,7 +1,7 @@
 //! The caller's own account: profile, password and personal API tokens.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -21,7 +21,7 @@ use crate::{
     db::repo,
     domain::{now_millis, DisplayName, Password, TimeZone},
     error::{AppError, AppResult},
-    extract::ApiJson,
+    extract::{ApiJson, Path},
     state::AppState,
 };
 

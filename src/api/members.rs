@@ -2,7 +2,7 @@
 //! project always keeps at least one owner.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -20,7 +20,7 @@ use crate::{
     db::{repo, repo::Connection, Db},
     domain::{now_millis, Email, Role},
     error::{AppError, AppResult},
-    extract::ApiJson,
+    extract::{ApiJson, Path},
     state::AppState,
 };
 

@@ -2,20 +2,20 @@
 //! request passes through added once at the root. The OpenAPI document is generated
 //! from the same routers, so it covers exactly what is served.
 
-mod access;
+pub(crate) mod access;
 mod admin;
 pub mod auth;
-mod comments;
+pub(crate) mod comments;
 pub mod docs;
 mod health;
 mod idempotency;
-mod labels;
-mod me;
-mod members;
-mod projects;
-mod task_input;
-mod task_list;
-mod tasks;
+pub(crate) mod labels;
+pub(crate) mod me;
+pub(crate) mod members;
+pub(crate) mod projects;
+pub(crate) mod task_input;
+pub(crate) mod task_list;
+pub(crate) mod tasks;
 pub mod views;
 
 use std::{sync::Arc, time::Duration};
@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
     if state.config.metrics_listen.is_none() {
         app = app.route("/metrics", get(metrics));
     }
+    let app = app.merge(crate::web::router());
     let timeout = state.config.request_timeout;
     app.fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })

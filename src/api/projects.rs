@@ -1,7 +1,7 @@
 //! Projects: create, list the caller's, get, update, archive, delete.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -19,7 +19,7 @@ use crate::{
     db::repo,
     domain::{now_millis, ProjectDescription, ProjectName},
     error::{AppError, AppResult},
-    extract::{ApiJson, QueryPairs},
+    extract::{ApiJson, Path, QueryPairs},
     state::AppState,
 };
 

@@ -1,7 +1,7 @@
 //! Listing tasks: filters, text search, sorting and keyset pagination with an opaque
 //! cursor. The same SQL runs on both databases, so results are identical.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,7 @@ use crate::{
     },
     domain::{now_millis, Priority, TaskStatus},
     error::{AppError, AppResult},
-    extract::QueryPairs,
+    extract::{Path, QueryPairs},
     state::AppState,
 };
 
@@ -212,8 +212,7 @@ fn build(q: &QueryPairs, viewer: i64, project_id: Option<i64>, now: i64) -> AppR
         } else {
             let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             let ph = lq.arg(Arg::Text(format!("%{escaped}%")));
-            lq.clauses
-                .push(format!("(lower(t.title) like {ph} escape '\\' or lower(t.description) like {ph} escape '\\')"));
+            lq.clauses.push(format!("t.search_text like {ph} escape '\\'"));
         }
     }
     let sort = q.one("sort").unwrap_or_else(|| "position".into());
@@ -236,7 +235,10 @@ fn build(q: &QueryPairs, viewer: i64, project_id: Option<i64>, now: i64) -> AppR
     f.finish()?;
     let (cmp, dir) = if order == "desc" { ("<", "desc") } else { (">", "asc") };
     if let Some(raw) = q.one("cursor") {
-        let c = decode_cursor(&raw).filter(|c| c.s == sort && c.o == order).ok_or_else(|| {
+        // The key must have the sort column's type: a forged cursor must not reach
+        // the database as a comparison of text with a number.
+        let key_fits = |k: &CursorKey| matches!(k, CursorKey::Text(_)) == (sort == "position");
+        let c = decode_cursor(&raw).filter(|c| c.s == sort && c.o == order && key_fits(&c.k)).ok_or_else(|| {
             AppError::BadRequest(
                 "invalid_cursor",
                 "The cursor is not valid for this listing; start again without it.".into(),
@@ -364,6 +366,10 @@ mod tests {
         let c = Cursor { s: "due_at".into(), o: "asc".into(), k: CursorKey::Int(5), i: 9 };
         assert_eq!(decode_cursor(&encode_cursor(&c)), Some(c));
         assert_eq!(decode_cursor("not-a-cursor"), None);
+        // A key of the wrong type for the sort is refused before it reaches SQL.
+        let forged = encode_cursor(&Cursor { s: "position".into(), o: "asc".into(), k: CursorKey::Int(5), i: 1 });
+        let q = QueryPairs(vec![("cursor".into(), forged)]);
+        assert!(matches!(build(&q, 1, None, 0), Err(AppError::BadRequest("invalid_cursor", _))));
     }
 
     #[test]

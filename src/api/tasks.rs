@@ -1,7 +1,7 @@
 //! Tasks: create, get, update (partial, version-checked), delete, move.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -24,7 +24,7 @@ use crate::{
     },
     domain::{now_millis, Position, Role, TaskStatus},
     error::{AppError, AppResult},
-    extract::ApiJson,
+    extract::{ApiJson, Path},
     state::AppState,
 };
 
@@ -52,9 +52,16 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
     if raw == "*" {
         return Ok(None);
     }
-    raw.trim_start_matches("W/").trim_matches('"').parse::<i64>().map(Some).map_err(|_| {
-        AppError::BadRequest("invalid_if_match", "If-Match must be an ETag from this API, e.g. \"3\".".into())
-    })
+    // An entity tag is quoted (RFC 9110 section 8.8.3): `"3"` or `W/"3"`, nothing else.
+    let tag = raw.strip_prefix("W/").unwrap_or(raw);
+    tag.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::BadRequest("invalid_if_match", "If-Match must be an ETag from this API, e.g. \"3\".".into())
+        })
 }
 
 async fn load_labels(db: &Db, c: &mut Connection, task_id: i64) -> Result<Vec<i64>, sqlx::Error> {

@@ -89,7 +89,8 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Principal, AppError>
         (user, Credential::Token { id: row.id, read_only: row.scope == "read" })
     } else if let Some(cookie) = cookie_value(parts, SESSION_COOKIE) {
         let token_hash = sha256_hex(cookie.as_bytes());
-        let (user, csrf_token) = repo::users::by_session(db, &mut c, &token_hash, now).await?.ok_or(AppError::Unauthorized)?;
+        let (user, csrf_token) =
+            repo::users::by_session(db, &mut c, &token_hash, now).await?.ok_or(AppError::Unauthorized)?;
         if parts.method != Method::GET && parts.method != Method::HEAD {
             check_origin(parts, state)?;
         }

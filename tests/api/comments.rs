@@ -30,6 +30,7 @@ both!(add_list_delete_own, |b| async move {
     assert_eq!(s, 200);
     assert_eq!(list, json!([c1, c2]), "oldest first");
 
+    let other = create_task(&app, &c, pid, json!({"title": "other"})).await["id"].as_i64().unwrap();
     // Someone else's comment: 403, even for the project owner, and nothing deleted.
     let before = snapshot(&app).await;
     let (s, p) = app.call(&c, Method::DELETE, &format!("{path}/{}", c2["id"]), None).await;
@@ -41,7 +42,6 @@ both!(add_list_delete_own, |b| async move {
     assert_eq!(s, 422);
     assert_eq!(field_names(&p), ["body"]);
     // A comment id of another task is not found through this one.
-    let other = create_task(&app, &c, pid, json!({"title": "other"})).await["id"].as_i64().unwrap();
     assert_eq!(
         app.call(&c, Method::DELETE, &format!("/api/v1/tasks/{other}/comments/{}", c1["id"]), None).await.0,
         404

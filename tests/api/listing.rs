@@ -49,6 +49,9 @@ fn set(titles: &[&str]) -> BTreeSet<String> {
     titles.iter().map(|t| t.to_string()).collect()
 }
 
+/// title, description, status, priority, due_at, assignee, labels
+type Seed = (&'static str, &'static str, &'static str, &'static str, Option<String>, Option<i64>, Vec<i64>);
+
 async fn seed(b: Backend) -> Data {
     let app = TestApp::spawn(b).await;
     let (c, me) = app.user("lister").await;
@@ -66,7 +69,7 @@ async fn seed(b: Backend) -> Data {
     let past2 = rfc3339(now - 3600);
     let past3 = rfc3339(now - 3 * 86_400);
     #[rustfmt::skip]
-    let rows: Vec<(&'static str, &str, &str, &str, Option<String>, Option<i64>, Vec<i64>)> = vec![
+    let rows: Vec<Seed> = vec![
         ("Quarterly report", "numbers", "todo", "high", Some(past1), Some(me), vec![bug]),
         ("Fix login", "see the REPORT", "in_progress", "urgent", Some(T.into()), Some(mate), vec![bug, ui]),
         ("100% coverage", "", "todo", "low", None, None, vec![]),

@@ -15,7 +15,12 @@ async fn project_with_task(app: &TestApp) -> (Client, i64, Value, String) {
     let (s, p) = app.call(&c, Method::POST, "/api/v1/projects", Some(json!({"name": "Race"}))).await;
     assert_eq!(s, 201, "{p}");
     let pid = p["id"].as_i64().unwrap();
-    let r = c.post(app.url(&format!("/api/v1/projects/{pid}/tasks"))).json(&json!({"title": "contended"})).send().await.unwrap();
+    let r = c
+        .post(app.url(&format!("/api/v1/projects/{pid}/tasks")))
+        .json(&json!({"title": "contended"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let etag = r.headers()["etag"].to_str().unwrap().to_owned();
     let task: Value = r.json().await.unwrap();
@@ -31,7 +36,13 @@ both!(fifty_patches_with_one_if_match_one_wins, |b| async move {
     for i in 0..50 {
         let (c, url, etag) = (c.clone(), app.url(&format!("/api/v1/tasks/{id}")), etag.clone());
         handles.push(tokio::spawn(async move {
-            let r = c.patch(url).header("if-match", etag).json(&json!({"title": format!("writer {i}")})).send().await.unwrap();
+            let r = c
+                .patch(url)
+                .header("if-match", etag)
+                .json(&json!({"title": format!("writer {i}")}))
+                .send()
+                .await
+                .unwrap();
             let (status, body) = decode(r).await;
             (i, status, body)
         }));

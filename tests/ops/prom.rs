@@ -27,8 +27,7 @@ fn parse_line(line: &str) -> Sample {
         let mut chars = body.char_indices().peekable();
         let mut end = None;
         let mut key = String::new();
-        loop {
-            let Some((i, c)) = chars.next() else { break };
+        while let Some((i, c)) = chars.next() {
             match c {
                 '}' => {
                     end = Some(i);

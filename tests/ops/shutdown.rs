@@ -140,6 +140,7 @@ async fn sigterm_drains_then_closes_and_finishes_in_flight_requests() {
     assert_eq!(r.status(), 200);
     let r = signed_in.get(server.url("/api/v1/me")).send().await.expect("API served while draining");
     assert_eq!(r.status(), 200);
+    eprintln!("drain-time requests served {:?} after SIGTERM", signalled.elapsed());
     assert!(
         signalled.elapsed() < DRAIN,
         "the drain-time requests took {:?}, past the drain delay; the test proves nothing",
@@ -174,14 +175,16 @@ async fn sigterm_drains_then_closes_and_finishes_in_flight_requests() {
 
     // And the process exits 0 within the grace period.
     let status = server.wait_exit(DRAIN + GRACE - signalled.elapsed().min(DRAIN + GRACE)).await;
-    let status = status.unwrap_or_else(|| panic!("still running {:?} after SIGTERM:\n{}", signalled.elapsed(), server.output()));
+    let status =
+        status.unwrap_or_else(|| panic!("still running {:?} after SIGTERM:\n{}", signalled.elapsed(), server.output()));
     assert!(status.success(), "exit status {status}:\n{}", server.output());
     let log = server.output();
     assert!(log.contains("\"stopped\""), "{log}");
 
     // The in-flight registration was written.
     use sqlx::Connection;
-    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", server.path("tm.db").display())).await.unwrap();
+    let mut db =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", server.path("tm.db").display())).await.unwrap();
     let n: i64 = sqlx::query_scalar("select count(*) from app_user where email_normalized = 'inflight@example.com'")
         .fetch_one(&mut db)
         .await

@@ -8,6 +8,7 @@ pub struct KeyRow {
     pub request_hash: String,
     pub status_code: Option<i64>,
     pub response_body: Option<String>,
+    pub etag: Option<String>,
     pub created_at: i64,
 }
 
@@ -18,7 +19,7 @@ pub async fn get(
     key: &str,
     now: i64,
 ) -> Result<Option<KeyRow>, sqlx::Error> {
-    let sql = "select request_hash, status_code, response_body, created_at from idempotency_key where user_id = $1 and key = $2 and expires_at > $3";
+    let sql = "select request_hash, status_code, response_body, etag, created_at from idempotency_key where user_id = $1 and key = $2 and expires_at > $3";
     db.observe(op::IDEMPOTENCY_GET, sql, sqlx::query_as(sql).bind(user_id).bind(key).bind(now).fetch_optional(c)).await
 }
 
@@ -55,11 +56,12 @@ pub async fn complete(
     key: &str,
     status: i64,
     body: &str,
+    etag: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    let sql = "update idempotency_key set status_code = $3, response_body = $4 where user_id = $1 and key = $2";
-    db.observe(op::IDEMPOTENCY_WRITE, sql, sqlx::query(sql).bind(user_id).bind(key).bind(status).bind(body).execute(c))
-        .await
-        .map(|_| ())
+    let sql =
+        "update idempotency_key set status_code = $3, response_body = $4, etag = $5 where user_id = $1 and key = $2";
+    let q = sqlx::query(sql).bind(user_id).bind(key).bind(status).bind(body).bind(etag);
+    db.observe(op::IDEMPOTENCY_WRITE, sql, q.execute(c)).await.map(|_| ())
 }
 
 pub async fn release(db: &Db, c: &mut Connection, user_id: i64, key: &str) -> Result<(), sqlx::Error> {

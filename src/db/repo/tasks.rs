@@ -38,6 +38,14 @@ pub struct TaskFields {
     pub completed_at: Option<i64>,
 }
 
+impl TaskFields {
+    /// What `q` searches: title and description, lower-cased here rather than in SQL
+    /// (SQLite's `lower` only knows ASCII).
+    pub fn search_text(&self) -> String {
+        format!("{}\n{}", self.title, self.description).to_lowercase()
+    }
+}
+
 impl From<&TaskRow> for TaskFields {
     fn from(t: &TaskRow) -> Self {
         TaskFields {
@@ -62,8 +70,8 @@ pub async fn insert(
     now: i64,
 ) -> Result<TaskRow, sqlx::Error> {
     let sql = "insert into task (project_id, title, description, status, priority, due_at, assignee_id, position, \
-               completed_at, created_by, created_at, updated_at, version) \
-               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1) \
+               completed_at, created_by, created_at, updated_at, version, search_text) \
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12) \
                returning id, project_id, title, description, status, priority, due_at, assignee_id, position, \
                completed_at, created_by, created_at, updated_at, version";
     db.observe(
@@ -81,6 +89,7 @@ pub async fn insert(
             .bind(f.completed_at)
             .bind(user_id)
             .bind(now)
+            .bind(f.search_text())
             .fetch_one(c),
     )
     .await
@@ -122,8 +131,10 @@ pub async fn update(
     f: &TaskFields,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let sql = "update task set title = $3, description = $4, status = $5, priority = $6, due_at = $7, assignee_id = $8, \
-               position = $9, completed_at = $10, updated_at = $11, version = version + 1 where id = $1 and version = $2";
+    let sql =
+        "update task set title = $3, description = $4, status = $5, priority = $6, due_at = $7, assignee_id = $8, \
+               position = $9, completed_at = $10, updated_at = $11, search_text = $12, version = version + 1 \
+               where id = $1 and version = $2";
     let r = db
         .observe(
             op::TASK_UPDATE,
@@ -140,6 +151,7 @@ pub async fn update(
                 .bind(&f.position)
                 .bind(f.completed_at)
                 .bind(now)
+                .bind(f.search_text())
                 .execute(c),
         )
         .await?;

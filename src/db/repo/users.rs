@@ -107,11 +107,18 @@ pub async fn set_flags(
 
 /// The account behind a live session, with the session's CSRF token: one query per
 /// authenticated request.
-pub async fn by_session(db: &Db, c: &mut Connection, token_hash: &str, now: i64) -> Result<Option<(UserRow, String)>, sqlx::Error> {
-    let sql = "select u.id, u.email, u.display_name, u.password_hash, u.time_zone, u.is_admin, u.disabled, u.created_at, \
+pub async fn by_session(
+    db: &Db,
+    c: &mut Connection,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<(UserRow, String)>, sqlx::Error> {
+    let sql =
+        "select u.id, u.email, u.display_name, u.password_hash, u.time_zone, u.is_admin, u.disabled, u.created_at, \
                u.updated_at, s.csrf_token from session s join app_user u on u.id = s.user_id \
                where s.token_hash = $1 and s.expires_at > $2";
-    let row: Option<WithExtra> = db.observe(op::SESSION_GET, sql, sqlx::query_as(sql).bind(token_hash).bind(now).fetch_optional(c)).await?;
+    let row: Option<WithExtra> =
+        db.observe(op::SESSION_GET, sql, sqlx::query_as(sql).bind(token_hash).bind(now).fetch_optional(c)).await?;
     Ok(row.map(|r| (r.user, r.csrf_token)))
 }
 

@@ -101,9 +101,11 @@ def main():
             alert("ApiAvailabilityBurnRatePage", "page", slo="api-availability", long_window="1h", short_window="5m"),
             alert("ApiAvailabilityBurnRateTicket", "ticket", slo="api-availability", long_window="1d", short_window="2h"),
             alert("ApiLatencyBurnRateTicket", "ticket", slo="api-latency", long_window="3d", short_window="6h"),
-            alert("TaskManagerDown", "page"),
-            alert("TaskManagerNotReady", "ticket", pod="task-manager-a"),
-            alert("TaskManagerPodCrashLooping", "ticket", pod="task-manager-a"),
+            # namespace "eu" is down: its symptoms are inhibited, its causes are not.
+            alert("TaskManagerDown", "page", namespace="eu"),
+            alert("TaskManagerNotReady", "ticket", pod="task-manager-a", namespace="eu"),
+            alert("ReminderTimelinessBurnRatePage", "page", slo="reminder-timeliness", namespace="eu"),
+            alert("TaskManagerPodCrashLooping", "ticket", pod="task-manager-a", namespace="eu"),
             alert("TaskManagerNotReady", "ticket", pod="task-manager-x", namespace="staging"),
             alert("Watchdog", "info"),
         ]
@@ -122,9 +124,10 @@ def main():
         inh = lambda k: bool(s.get(k, {}).get("inhibitedBy")) and s[k].get("state") == "suppressed"
         check(inh(("ApiAvailabilityBurnRateTicket", "prod")), "page of an SLO inhibits the ticket of the same SLO")
         check(not inh(("ApiLatencyBurnRateTicket", "prod")), "the ticket of another SLO is not inhibited")
-        check(inh(("TaskManagerNotReady", "prod")), "TaskManagerDown inhibits symptom alerts (TaskManagerNotReady) in its namespace")
+        check(inh(("TaskManagerNotReady", "eu")) and inh(("ReminderTimelinessBurnRatePage", "eu")),
+              "TaskManagerDown inhibits symptom alerts (TaskManagerNotReady, SLO burn) in its namespace")
         check(not inh(("TaskManagerNotReady", "staging")), "TaskManagerDown does not inhibit another namespace")
-        check(not inh(("TaskManagerPodCrashLooping", "prod")), "TaskManagerDown does not inhibit cause alerts (crash loop)")
+        check(not inh(("TaskManagerPodCrashLooping", "eu")), "TaskManagerDown does not inhibit cause alerts (crash loop)")
         check(not inh(("ApiAvailabilityBurnRatePage", "prod")), "the page itself stays active")
 
         hooks = os.path.join(tmp, "sink", "webhook.jsonl")

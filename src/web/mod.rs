@@ -1,0 +1,91 @@
+//! The web UI: server-rendered pages (handlebars in strict mode, templates built into
+//! the binary), plain CSS and one small ES module, served by the same binary as the
+//! API and built on the same handlers, repository functions and domain types.
+//!
+//! Every flow works without JavaScript (HTML forms, POST-redirect-GET); with it, the
+//! common actions call the JSON API in place. Every state-changing POST carries the
+//! session's CSRF token and passes an Origin check ([`extract::CsrfForm`]). None of
+//! these routes is part of the OpenAPI document.
+
+mod account;
+mod assets;
+mod extract;
+mod format;
+mod markdown;
+mod projects;
+mod render;
+mod session;
+mod tasks;
+
+use axum::{
+    extract::Request,
+    http::{header, HeaderValue},
+    middleware::{self, Next},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Router,
+};
+
+use crate::{auth::Principal, state::AppState};
+
+pub use render::error_page;
+
+/// The Content-Security-Policy of every UI response: no inline script or style, no
+/// other origin, no framing.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                       frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The UI's routes, merged into the application router (outside the OpenAPI document).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/signin", get(session::signin_page).post(session::signin))
+        .route("/signup", get(session::signup_page).post(session::signup))
+        .route("/signout", post(session::signout))
+        .route("/projects", get(projects::index).post(projects::create))
+        .route("/projects/{id}", get(tasks::list_view))
+        .route("/projects/{id}/board", get(tasks::board))
+        .route("/projects/{id}/archive", post(projects::archive))
+        .route("/projects/{id}/settings", get(projects::settings).post(projects::update))
+        .route("/projects/{id}/members", post(projects::add_member))
+        .route("/projects/{id}/members/{user_id}", post(projects::change_member))
+        .route("/projects/{id}/members/{user_id}/remove", post(projects::remove_member))
+        .route("/projects/{id}/labels", post(projects::add_label))
+        .route("/projects/{id}/labels/{label_id}/delete", post(projects::delete_label))
+        .route("/projects/{id}/tasks", post(tasks::create))
+        .route("/tasks/{id}", get(tasks::show).post(tasks::update))
+        .route("/tasks/{id}/status", post(tasks::set_status))
+        .route("/tasks/{id}/move", post(tasks::move_to))
+        .route("/tasks/{id}/comments", post(tasks::comment))
+        .route("/tasks/{id}/delete", post(tasks::delete))
+        .route("/my-tasks", get(tasks::mine))
+        .route("/account", get(account::show))
+        .route("/account/profile", post(account::profile))
+        .route("/account/password", post(account::password))
+        .route("/account/tokens", post(account::create_token))
+        .route("/account/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/preview", post(tasks::preview))
+        .route("/assets/{file}", get(assets::serve))
+        .layer(middleware::from_fn(security_headers))
+}
+
+async fn home(principal: Option<Principal>) -> Response {
+    match principal {
+        Some(_) => Redirect::to("/projects").into_response(),
+        None => Redirect::to("/signin").into_response(),
+    }
+}
+
+/// Security headers on every UI response; pages (unlike assets) are never cached.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}

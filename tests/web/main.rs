@@ -1,0 +1,16 @@
+//! Tests of the web UI: HTTP-level tests of the pages, forms, CSRF protection and
+//! escaping on SQLite and PostgreSQL, and end-to-end tests driving a real headless
+//! Chromium (installed when missing).
+//!
+//! One test binary (`cargo test --test web`).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod browser;
+mod support;
+
+mod account;
+mod csrf;
+mod pages;
+mod tasks;
