@@ -53,8 +53,8 @@ suite fmt cargo fmt --all -- --check
 suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 suite cargo-test cargo test --workspace --locked --no-fail-fast
 export TM_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/task-manager"
-[ -x tests/monitoring/run.sh ] && suite monitoring bash tests/monitoring/run.sh
-[ -x tests/deploy/run.sh ] && suite deploy bash tests/deploy/run.sh
+suite monitoring bash tests/monitoring/run.sh
+suite deploy bash tests/deploy/run.sh
 
 drop_test_databases
 echo

@@ -128,16 +128,30 @@ impl Db {
     pub async fn conn(&self) -> Result<Conn, AppError> {
         let start = Instant::now();
         let conn = self.read.acquire().await;
-        self.metrics.db_wait.observe(start.elapsed().as_secs_f64());
-        Ok(conn?)
+        self.acquired(start, conn)
     }
 
     /// A write transaction.
     pub async fn begin(&self) -> Result<Tx, AppError> {
         let start = Instant::now();
         let tx = self.write.begin().await;
-        self.metrics.db_wait.observe(start.elapsed().as_secs_f64());
-        Ok(tx?)
+        self.acquired(start, tx)
+    }
+
+    /// Records the wait, and turns any failure to get a connection (pool exhausted,
+    /// server down, login refused) into 503: the database is out of reach, whatever
+    /// the client sent. Such failures count as `connection.acquire` errors.
+    fn acquired<T>(&self, start: Instant, result: Result<T, sqlx::Error>) -> Result<T, AppError> {
+        let waited = start.elapsed().as_secs_f64();
+        self.metrics.db_wait.observe(waited);
+        result.map_err(|e| {
+            self.metrics.db_duration.with_label_values(&[op::CONNECTION_ACQUIRE.name, "error"]).observe(waited);
+            tracing::warn!(error = %e, "no database connection");
+            match e {
+                sqlx::Error::PoolClosed => AppError::Unavailable("shutting down"),
+                _ => AppError::Unavailable("database connection not available"),
+            }
+        })
     }
 
     /// Runs one named operation, recording its duration, outcome and a client span.

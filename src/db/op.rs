@@ -58,4 +58,5 @@ ops! {
     IDEMPOTENCY_GET = "idempotency.get" on "idempotency_key";
     IDEMPOTENCY_WRITE = "idempotency.write" on "idempotency_key";
     CLEANUP = "cleanup" on "session";
+    CONNECTION_ACQUIRE = "connection.acquire" on "";
 }

@@ -3,8 +3,8 @@
 # unit tests, Alertmanager routing/inhibition/templates (with a real Alertmanager),
 # runbooks, dashboards and docs. Installs what it needs (idempotent).
 #
-#   tests/monitoring/run.sh                  # everything except the end-to-end check
-#   TM_BIN=target/debug/task-manager tests/monitoring/run.sh   # also runs e2e.sh
+#   tests/monitoring/run.sh                  # builds the service and runs everything
+#   TM_BIN=target/debug/task-manager tests/monitoring/run.sh   # against a given binary
 #
 # Last line: "N passed, M failed". Exit status 1 when anything failed.
 set -euo pipefail
@@ -135,12 +135,14 @@ for f in glob.glob('slo/*.yaml'):
         assert d['apiVersion'] == 'openslo/v1', f
         assert d['kind'] in ('Service', 'SLI', 'SLO', 'AlertPolicy', 'AlertCondition', 'AlertNotificationTarget'), f"
 
-if [ -n "${TM_BIN:-}" ]; then
-  echo "== End to end (TM_BIN=$TM_BIN)"
-  check_each "e2e" tests/monitoring/e2e.sh
-else
-  echo "== End to end: skipped (set TM_BIN=path/to/task-manager to run tests/monitoring/e2e.sh)"
+# The end-to-end check always runs: against TM_BIN when given, else a fresh debug build.
+if [ -z "${TM_BIN:-}" ]; then
+  cargo build -q --bin task-manager
+  TM_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/task-manager"
 fi
+export TM_BIN
+echo "== End to end (TM_BIN=$TM_BIN)"
+check_each "e2e" tests/monitoring/e2e.sh
 
 echo
 if [ "$FAILED" -gt 0 ]; then
