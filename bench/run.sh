@@ -23,7 +23,7 @@ PG_ADMIN="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 TASKS=100000
 export BENCH_TASKS=$TASKS
 
-cargo build --release --locked --bin task-manager --example loadgen >&2
+cargo build --release --locked --bin task-manager -p task-manager-loadgen >&2
 BIN="${CARGO_TARGET_DIR:-target}/release/task-manager"
 WORK=$(mktemp -d)
 PORT=18181
@@ -56,7 +56,7 @@ prepare_account() {
 # over a year, positions distinct keys.
 SEED_SELECT="select 1, 'seeded task ' || i, 'description of task ' || i,
   case i % 4 when 0 then 'todo' when 1 then 'in_progress' when 2 then 'blocked' else 'done' end,
-  i % 4, 1767225600000 + (i % 365) * 86400000, 'V' || i || 'V', 1, 1767225600000, 1767225600000, 1,
+  (i / 4) % 4, 1767225600000 + cast(i % 365 as bigint) * 86400000, 'V' || i || 'V', 1, 1767225600000, 1767225600000, 1,
   'seeded task ' || i || char(10) || 'description of task ' || i"
 SEED_INSERT="insert into task (project_id, title, description, status, priority, due_at, position, created_by, created_at, updated_at, version, search_text)"
 
@@ -114,7 +114,7 @@ scrape_times() {
 
 # fixed_rate NAME PATH RATE: open-loop latency at a fixed rate (coordinated omission avoided).
 fixed_rate() {
-  local out; out=$("${CARGO_TARGET_DIR:-target}/release/examples/loadgen" "$BASE$2" "$3" "$SECS" "Authorization: Bearer $BENCH_TOKEN")
+  local out; out=$("${CARGO_TARGET_DIR:-target}/release/task-manager-loadgen" "$BASE$2" "$3" "$SECS" "Authorization: Bearer $BENCH_TOKEN")
   local p50 p99 got errs
   p50=$(echo "$out" | sed -E 's/.*p50_ms=([0-9.]+).*/\1/'); p99=$(echo "$out" | sed -E 's/.*p99_ms=([0-9.]+).*/\1/')
   got=$(echo "$out" | sed -E 's/.*achieved_rate=([0-9]+).*/\1/'); errs=$(echo "$out" | sed -E 's/.*errors=([0-9]+).*/\1/')

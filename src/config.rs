@@ -34,6 +34,9 @@ pub struct Config {
     pub public_url: String,
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// Requests served at once; beyond it new requests get 503 at once (health checks
+    /// excepted), so an overload cannot grow memory without bound.
+    pub max_concurrent_requests: usize,
     /// After SIGTERM, how long new requests are still served (readiness already 503)
     /// so a load balancer can stop sending before the listener closes.
     #[serde(with = "humantime_serde")]
@@ -85,6 +88,7 @@ impl Default for Config {
             metrics_listen: None,
             public_url: "http://127.0.0.1:8080".into(),
             request_timeout: Duration::from_secs(30),
+            max_concurrent_requests: 1024,
             drain_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(20),
             database_url: SecretString::from("sqlite://./data/task-manager.db"),

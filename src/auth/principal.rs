@@ -76,16 +76,14 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Principal, AppError>
         .map(str::trim);
     let mut c = db.conn().await?;
     let (user, credential) = if let Some(token) = bearer {
-        let row = repo::tokens::by_secret_hash(db, &mut c, &sha256_hex(token.as_bytes()))
-            .await?
-            .ok_or(AppError::Unauthorized)?;
+        let (user, row) =
+            repo::users::by_token(db, &mut c, &sha256_hex(token.as_bytes())).await?.ok_or(AppError::Unauthorized)?;
         if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
             return Err(AppError::Unauthorized);
         }
         if row.last_used_at.is_none_or(|t| t < now - TOUCH_EVERY_MS) {
             touch_later(state, row.id, now);
         }
-        let user = repo::users::by_id(db, &mut c, row.user_id).await?.ok_or(AppError::Unauthorized)?;
         (user, Credential::Token { id: row.id, read_only: row.scope == "read" })
     } else if let Some(cookie) = cookie_value(parts, SESSION_COOKIE) {
         let token_hash = sha256_hex(cookie.as_bytes());

@@ -49,11 +49,6 @@ pub async fn insert(db: &Db, c: &mut Connection, t: NewToken<'_>) -> Result<Toke
     .await
 }
 
-pub async fn by_secret_hash(db: &Db, c: &mut Connection, hash: &str) -> Result<Option<TokenRow>, sqlx::Error> {
-    let sql = format!("select {COLUMNS} from api_token where secret_hash = $1");
-    db.observe(op::TOKEN_GET, &sql, sqlx::query_as(&sql).bind(hash).fetch_optional(c)).await
-}
-
 pub async fn list_for_user(db: &Db, c: &mut Connection, user_id: i64) -> Result<Vec<TokenRow>, sqlx::Error> {
     let sql = format!("select {COLUMNS} from api_token where user_id = $1 order by id desc");
     db.observe(op::TOKEN_LIST, &sql, sqlx::query_as(&sql).bind(user_id).fetch_all(c)).await

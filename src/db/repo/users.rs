@@ -128,3 +128,46 @@ struct WithExtra {
     user: UserRow,
     csrf_token: String,
 }
+
+/// The account behind an API token (by the hash of its secret), with the token: one
+/// query per authenticated request.
+pub async fn by_token(
+    db: &Db,
+    c: &mut Connection,
+    secret_hash: &str,
+) -> Result<Option<(UserRow, super::tokens::TokenRow)>, sqlx::Error> {
+    let sql = "select u.id, u.email, u.display_name, u.password_hash, u.time_zone, u.is_admin, u.disabled, u.created_at, \
+               u.updated_at, t.id as token_id, t.name as token_name, t.prefix as token_prefix, t.scope as token_scope, \
+               t.created_at as token_created_at, t.expires_at as token_expires_at, t.last_used_at as token_last_used_at, \
+               t.revoked_at as token_revoked_at from api_token t join app_user u on u.id = t.user_id where t.secret_hash = $1";
+    let row: Option<WithToken> =
+        db.observe(op::TOKEN_GET, sql, sqlx::query_as(sql).bind(secret_hash).fetch_optional(c)).await?;
+    Ok(row.map(|r| {
+        let token = super::tokens::TokenRow {
+            id: r.token_id,
+            user_id: r.user.id,
+            name: r.token_name,
+            prefix: r.token_prefix,
+            scope: r.token_scope,
+            created_at: r.token_created_at,
+            expires_at: r.token_expires_at,
+            last_used_at: r.token_last_used_at,
+            revoked_at: r.token_revoked_at,
+        };
+        (r.user, token)
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct WithToken {
+    #[sqlx(flatten)]
+    user: UserRow,
+    token_id: i64,
+    token_name: String,
+    token_prefix: String,
+    token_scope: String,
+    token_created_at: i64,
+    token_expires_at: Option<i64>,
+    token_last_used_at: Option<i64>,
+    token_revoked_at: Option<i64>,
+}
