@@ -23,7 +23,8 @@ PG_ADMIN="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 TASKS=100000
 export BENCH_TASKS=$TASKS
 
-cargo build --release --locked --bin task-manager -p task-manager-loadgen >&2
+cargo build --release --locked --bin task-manager >&2
+cargo build --release --locked -p task-manager-loadgen >&2
 BIN="${CARGO_TARGET_DIR:-target}/release/task-manager"
 WORK=$(mktemp -d)
 PORT=18181
