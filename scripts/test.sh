@@ -9,6 +9,7 @@ source scripts/lib/tools.sh
 source scripts/lib/postgres.sh
 
 LOGDIR="${TM_TEST_LOGDIR:-$(mktemp -d)}"
+mkdir -p "$LOGDIR"
 passed=0
 failed=0
 failures=()

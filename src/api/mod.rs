@@ -67,7 +67,7 @@ pub fn router(state: AppState) -> Router {
     let app = app.merge(crate::web::router());
     let timeout = state.config.request_timeout;
     let capacity = Arc::new(tokio::sync::Semaphore::new(state.config.max_concurrent_requests.max(1)));
-    app.fallback(|| async { AppError::NotFound })
+    app.fallback(not_found)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(middleware::from_fn(move |req: Request, next: Next| request_timeout(timeout, req, next)))
         .layer(middleware::from_fn(move |req: Request, next: Next| shed_load(capacity.clone(), req, next)))
@@ -94,6 +94,20 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// 404 for a path no route matches: the UI's page for a browser outside the API,
+/// problem+json for everyone else.
+async fn not_found(req: Request) -> Response {
+    let browser =
+        req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if browser && !req.uri().path().starts_with("/api/") {
+        let mut page = crate::web::error_response(AppError::NotFound);
+        page.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(crate::web::CSP));
+        page
+    } else {
+        AppError::NotFound.into_response()
+    }
 }
 
 /// Answers 503 at once when `max_concurrent_requests` are already being served.

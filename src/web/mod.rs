@@ -28,7 +28,7 @@ use axum::{
 
 use crate::{auth::Principal, state::AppState};
 
-pub use render::error_page;
+pub use render::{error_page, error_response};
 
 /// The Content-Security-Policy of every UI response: no inline script or style, no
 /// other origin, no framing.

@@ -86,6 +86,16 @@ both!(security_headers_assets_and_error_pages, |b| async move {
     assert_eq!(page.status, 404);
     assert!(page.body.contains("Not found") && page.body.contains("class=\"top\""), "same design: {}", page.excerpt());
     assert_eq!(br.get("/tasks/not-a-number").await.status, 404);
+    // A path no route knows: the same page for a browser, problem+json for the API.
+    let res = reqwest::Client::new().get(app.url("/no/such/page")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(res.headers().contains_key("content-security-policy"));
+    assert!(res.text().await.unwrap().contains("Not found"));
+    let res =
+        reqwest::Client::new().get(app.url("/api/v1/no/such")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
     assert_eq!(br.get("/tasks/424242").await.status, 404);
     // Another person's project is not found either.
     let mut owner = Browser::new(&app);
