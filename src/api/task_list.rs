@@ -67,7 +67,8 @@ pub struct ListParams {
     cursor: Option<String>,
 }
 
-const KNOWN: &[&str] = &[
+/// Every query parameter of task listings.
+pub(crate) const KNOWN: &[&str] = &[
     "status",
     "assignee",
     "label",

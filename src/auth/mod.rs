@@ -6,4 +6,4 @@ mod principal;
 pub mod secret;
 pub mod throttle;
 
-pub use principal::{Credential, Principal, SESSION_COOKIE};
+pub use principal::{cookie_value, Credential, Principal, SESSION_COOKIE};

@@ -53,9 +53,9 @@ impl Principal {
     }
 }
 
-fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+/// The value of a request cookie.
+pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -85,7 +85,7 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Principal, AppError>
             touch_later(state, row.id, now);
         }
         (user, Credential::Token { id: row.id, read_only: row.scope == "read" })
-    } else if let Some(cookie) = cookie_value(parts, SESSION_COOKIE) {
+    } else if let Some(cookie) = cookie_value(&parts.headers, SESSION_COOKIE) {
         let token_hash = sha256_hex(cookie.as_bytes());
         let (user, csrf_token) =
             repo::users::by_session(db, &mut c, &token_hash, now).await?.ok_or(AppError::Unauthorized)?;

@@ -63,16 +63,7 @@ impl IntoResponse for WebError {
 
 pub type WebResult = Result<Response, WebError>;
 
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
+pub use crate::auth::cookie_value as cookie;
 
 /// The flash message of the request, with the header that clears it.
 fn take_flash(headers: &HeaderMap) -> (Option<&'static str>, Option<HeaderValue>) {

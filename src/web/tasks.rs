@@ -35,22 +35,6 @@ use crate::{
     state::AppState,
 };
 
-/// The listing parameters the list view passes on to the API's listing.
-const LIST_KEYS: [&str; 12] = [
-    "status",
-    "assignee",
-    "label",
-    "priority",
-    "due_before",
-    "due_after",
-    "overdue",
-    "q",
-    "sort",
-    "order",
-    "limit",
-    "cursor",
-];
-
 /// Names of the project's members and labels, to show tasks.
 struct Lookup {
     members: Vec<(i64, String)>,
@@ -155,7 +139,7 @@ pub async fn list_view(
 ) -> WebResult {
     let (p, role) = projects::load(&state, &user, id).await?;
     let tz = user.tz();
-    let pairs = pairs_of(raw, &LIST_KEYS);
+    let pairs = pairs_of(raw, crate::api::task_list::KNOWN);
     let api_pairs: Vec<(String, String)> = pairs
         .iter()
         .map(|(k, v)| match k.as_str() {
