@@ -49,6 +49,8 @@ ensure_apt bc bc
 ensure_apt psql postgresql-client
 ensure_postgres
 drop_test_databases
+# The notification tests deliver to a real SMTP server process (aiosmtpd).
+ensure_pymod aiosmtpd aiosmtpd
 
 suite fmt cargo fmt --all -- --check
 suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `user create`, `--version`.
+//! The command line: `serve` (default), `migrate`, `user create`, `backup`, `--version`.
 
 use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc};
 
@@ -57,6 +57,13 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Write an online backup of the SQLite database (the service may keep running):
+    /// into the backup directory, keeping the newest `backup_keep`, or to `--to`.
+    Backup {
+        /// Write exactly this file instead (it must not exist).
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -108,6 +115,7 @@ pub async fn run() -> ExitCode {
         Command::User { command: UserCommand::Create { email, name, admin, time_zone } } => {
             create_user(config, metrics, &email, &name, admin, &time_zone).await
         }
+        Command::Backup { to } => backup(config, metrics, to).await,
     };
     guard.shutdown().await;
     match result {
@@ -130,6 +138,18 @@ async fn migrate(config: Config, metrics: Arc<Metrics>) -> anyhow::Result<()> {
     let state = open_state(config, metrics).await?;
     state.db.close().await;
     tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn backup(config: Config, metrics: Arc<Metrics>, to: Option<PathBuf>) -> anyhow::Result<()> {
+    let (dir, keep) = (config.backup_dir.clone(), config.backup_keep);
+    let state = open_state(config, metrics).await?;
+    let result = match to {
+        Some(path) => crate::db::backup::write(&state.db, &path).await.map(|()| path),
+        None => crate::db::backup::run(&state.db, &dir, keep).await,
+    };
+    state.db.close().await;
+    println!("backup written to {}", result?.display());
     Ok(())
 }
 

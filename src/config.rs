@@ -23,6 +23,19 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (port 587); refused if the server cannot.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// No TLS: only for a relay on the same host or inside the cluster (port 25).
+    None,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Config {
@@ -79,6 +92,41 @@ pub struct Config {
     pub schedule_metrics_refresh: String,
     /// Cron schedule of the cleanup of expired sessions, tokens and idempotency keys.
     pub schedule_cleanup: String,
+    /// Cron schedule of the outbox sender (delivers pending e-mails).
+    pub schedule_outbox: String,
+    /// Cron schedule of the due-soon reminder scan.
+    pub schedule_due_soon: String,
+    /// Cron schedule of the daily digest scan (sends those whose local time has come).
+    pub schedule_digest: String,
+    /// Cron schedule of the SQLite online backup (ignored on PostgreSQL).
+    pub schedule_backup: String,
+    /// Directory of the SQLite backups.
+    pub backup_dir: PathBuf,
+    /// Backups kept; older ones are deleted after each backup.
+    pub backup_keep: usize,
+
+    /// SMTP relay host; without it notifications are recorded as undeliverable.
+    pub smtp_host: Option<String>,
+    /// Port; defaults to 587 (starttls), 465 (implicit) or 25 (none).
+    pub smtp_port: Option<u16>,
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<SecretString>,
+    /// File holding the SMTP password; wins over `smtp_password`.
+    pub smtp_password_file: Option<PathBuf>,
+    /// Sender of every e-mail, e.g. `Tasks <tasks@example.com>`.
+    pub smtp_from: String,
+    #[serde(with = "humantime_serde")]
+    pub smtp_timeout: Duration,
+    /// Directory whose `<name>.hbs` files replace the built-in e-mail templates.
+    pub email_templates_dir: Option<PathBuf>,
+    /// Delivery attempts before a notification is marked dead.
+    pub notify_max_attempts: u32,
+    /// First retry delay; doubled per attempt (with jitter) up to `notify_retry_max`.
+    #[serde(with = "humantime_serde")]
+    pub notify_retry_base: Duration,
+    #[serde(with = "humantime_serde")]
+    pub notify_retry_max: Duration,
 }
 
 impl Default for Config {
@@ -109,6 +157,24 @@ impl Default for Config {
             pod_name: None,
             schedule_metrics_refresh: "*/30 * * * * *".into(),
             schedule_cleanup: "0 17 * * * *".into(),
+            schedule_outbox: "*/5 * * * * *".into(),
+            schedule_due_soon: "0 * * * * *".into(),
+            schedule_digest: "0 */15 * * * *".into(),
+            schedule_backup: "0 30 3 * * *".into(),
+            backup_dir: PathBuf::from("./data/backups"),
+            backup_keep: 7,
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_password_file: None,
+            smtp_from: "task-manager <noreply@localhost>".into(),
+            smtp_timeout: Duration::from_secs(10),
+            email_templates_dir: None,
+            notify_max_attempts: 10,
+            notify_retry_base: Duration::from_secs(30),
+            notify_retry_max: Duration::from_secs(3600),
         }
     }
 }
@@ -143,6 +209,11 @@ impl Config {
             let url = std::fs::read_to_string(path)
                 .with_context(|| format!("reading database URL from {}", path.display()))?;
             config.database_url = SecretString::from(url.trim().to_owned());
+        }
+        if let Some(path) = &config.smtp_password_file {
+            let password = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the SMTP password from {}", path.display()))?;
+            config.smtp_password = Some(SecretString::from(password.trim_end_matches(['\r', '\n']).to_owned()));
         }
         Ok(config)
     }

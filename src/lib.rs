@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod jobs;
 pub mod lifecycle;
+pub mod notify;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::{config::Config, db::Db, lifecycle::Lifecycle, telemetry::metrics::Metrics};
+use crate::{config::Config, db::Db, lifecycle::Lifecycle, notify::Notifier, telemetry::metrics::Metrics};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -10,4 +10,5 @@ pub struct AppState {
     pub db: Db,
     pub metrics: Arc<Metrics>,
     pub lifecycle: Lifecycle,
+    pub notifier: Arc<Notifier>,
 }

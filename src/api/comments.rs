@@ -20,6 +20,7 @@ use crate::{
     domain::{bounded_text, now_millis, Role},
     error::{AppError, AppResult},
     extract::{ApiJson, Path},
+    notify,
     state::AppState,
 };
 
@@ -51,10 +52,12 @@ pub async fn add_comment(
     let text = bounded_text("body", &body.body, 1, 10_000).map_err(|e| AppError::Unprocessable(vec![e]))?;
     let db = &state.db;
     let mut tx = db.begin().await?;
-    let (_, role) =
+    let (task, role) =
         repo::tasks::get_for_member(db, &mut tx, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
     access::require_editor(Role::parse(&role).unwrap_or(Role::Viewer))?;
-    let cid = repo::comments::insert(db, &mut tx, id, principal.id(), &text, now_millis()).await?;
+    let now = now_millis();
+    let cid = repo::comments::insert(db, &mut tx, id, principal.id(), &text, now).await?;
+    notify::events::comment_added(db, &mut tx, &task, cid, principal.id(), now).await?;
     let row = repo::comments::get(db, &mut tx, id, cid).await?.ok_or(AppError::NotFound)?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(CommentView::from(&row))).into_response())

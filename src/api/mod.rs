@@ -12,6 +12,7 @@ mod idempotency;
 pub(crate) mod labels;
 pub(crate) mod me;
 pub(crate) mod members;
+pub(crate) mod notifications;
 pub(crate) mod projects;
 pub(crate) mod task_input;
 pub(crate) mod task_list;
@@ -43,6 +44,7 @@ fn routes() -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .merge(auth::router())
         .merge(me::router())
+        .merge(notifications::router())
         .merge(admin::router())
         .merge(projects::router())
         .merge(members::router())

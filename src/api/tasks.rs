@@ -25,6 +25,7 @@ use crate::{
     domain::{now_millis, Position, Role, TaskStatus},
     error::{AppError, AppResult},
     extract::{ApiJson, Path},
+    notify,
     state::AppState,
 };
 
@@ -113,6 +114,7 @@ pub async fn create_task(
     fields.position = Position::between(last.as_deref().and_then(Position::parse).as_ref(), None).as_str().to_owned();
     let row = repo::tasks::insert(db, &mut tx, project_id, &fields, principal.id(), now).await?;
     repo::tasks::set_labels(db, &mut tx, row.id, &labels).await?;
+    notify::events::task_saved(db, &mut tx, row.id, None, &fields, principal.id(), now).await?;
     repo::activity::record(
         db,
         &mut tx,
@@ -182,6 +184,7 @@ async fn save(
         log.extend(label_change(old, new));
     }
     repo::activity::record(db, c, row.id, principal.id(), &log, now).await?;
+    notify::events::task_saved(db, c, row.id, Some(&current), next, principal.id(), now).await?;
     if current.status != TaskStatus::Done.as_str() && next.status == TaskStatus::Done.as_str() {
         state.metrics.tasks_completed.inc();
     }

@@ -6,6 +6,7 @@
 //! Every query runs through `Db::observe` with a name from the fixed set in `op`, which
 //! records its duration and a database client span.
 
+pub mod backup;
 pub mod op;
 pub mod repo;
 
@@ -184,6 +185,23 @@ impl Db {
         result
     }
 
+    /// Takes the cluster-wide lock of a scheduled job for as long as the returned guard
+    /// lives; `None` when another replica holds it. On PostgreSQL this is a
+    /// transaction-scoped advisory lock on a connection of its own (released however
+    /// the job ends, even if the replica dies); SQLite serves one process, so the lock
+    /// is always granted.
+    pub async fn job_lock(&self, job: &str) -> Result<Option<JobLock>, AppError> {
+        if self.backend == Backend::Sqlite {
+            return Ok(Some(JobLock(None)));
+        }
+        let mut tx = self.begin().await?;
+        let sql = "select pg_try_advisory_xact_lock($1)";
+        let granted: bool = self
+            .observe(op::JOB_LOCK, sql, sqlx::query_scalar(sql).bind(job_lock_key(job)).fetch_one(&mut *tx))
+            .await?;
+        Ok(granted.then_some(JobLock(Some(tx))))
+    }
+
     /// Refreshes the pool gauges (cheap: reads counters the pool keeps).
     pub fn record_pool_gauges(&self) {
         let size = self.read.size() as i64 + if self.backend == Backend::Sqlite { self.write.size() as i64 } else { 0 };
@@ -206,6 +224,19 @@ impl Db {
     pub fn pool(&self) -> &AnyPool {
         &self.write
     }
+}
+
+/// Held while a scheduled job runs; dropping it releases the lock.
+pub struct JobLock(#[allow(dead_code)] Option<Tx>);
+
+/// A stable 64-bit key per job name (FNV-1a), in a namespace of this service's own.
+fn job_lock_key(job: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in "task-manager/job/".bytes().chain(job.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
 }
 
 /// Per-connection SQLite settings: WAL so readers never block the writer, foreign

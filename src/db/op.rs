@@ -57,6 +57,16 @@ ops! {
     ACTIVITY_LIST = "activity.list" on "activity";
     IDEMPOTENCY_GET = "idempotency.get" on "idempotency_key";
     IDEMPOTENCY_WRITE = "idempotency.write" on "idempotency_key";
+    NOTIFICATION_INSERT = "notification.insert" on "notification";
+    NOTIFICATION_CLAIM = "notification.claim" on "notification";
+    NOTIFICATION_UPDATE = "notification.update" on "notification";
+    NOTIFICATION_COUNT = "notification.count" on "notification";
+    NOTIFICATION_SETTING_GET = "notification_setting.get" on "notification_setting";
+    NOTIFICATION_SETTING_WRITE = "notification_setting.write" on "notification_setting";
+    DIGEST_SCAN = "digest.scan" on "task";
+    SERVER_SECRET_GET = "server_secret.get" on "server_secret";
+    JOB_LOCK = "job.lock" on "";
+    BACKUP = "backup" on "";
     CLEANUP = "cleanup" on "session";
     CONNECTION_ACQUIRE = "connection.acquire" on "";
 }

@@ -33,7 +33,17 @@ pub struct Metrics {
     pub job_duration: HistogramVec,
     pub job_last_success: IntGaugeVec,
     pub spans_dropped: IntCounter,
+    pub emails: IntCounterVec,
+    pub email_duration: Histogram,
+    pub outbox_pending: IntGauge,
+    pub outbox_oldest_age: IntGauge,
+    pub notifications_dead: IntGauge,
+    pub reminder_delay: Histogram,
 }
+
+/// Notification kinds and e-mail outcomes: the label values of `task_manager_emails_total`.
+pub const EMAIL_KINDS: &[&str] = &["assigned", "due_soon", "digest", "comment"];
+pub const EMAIL_OUTCOMES: &[&str] = &["sent", "failed", "undeliverable"];
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
     r.register(Box::new(c.clone())).expect("metric names are unique");
@@ -151,6 +161,50 @@ impl Metrics {
                 &r,
                 IntCounter::new("task_manager_otel_spans_dropped_total", "Spans dropped before export.").unwrap(),
             ),
+            emails: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("task_manager_emails_total", "E-mails by kind and delivery outcome."),
+                    &["kind", "outcome"],
+                )
+                .unwrap(),
+            ),
+            email_duration: reg(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new("task_manager_email_send_duration_seconds", "Time to hand one e-mail to SMTP.")
+                        .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+                )
+                .unwrap(),
+            ),
+            outbox_pending: reg(
+                &r,
+                IntGauge::new("task_manager_outbox_pending", "Notifications waiting in the outbox.").unwrap(),
+            ),
+            outbox_oldest_age: reg(
+                &r,
+                IntGauge::new(
+                    "task_manager_outbox_oldest_pending_age_seconds",
+                    "Age of the oldest pending notification.",
+                )
+                .unwrap(),
+            ),
+            notifications_dead: reg(
+                &r,
+                IntGauge::new("task_manager_notifications_dead", "Notifications given up after every attempt.")
+                    .unwrap(),
+            ),
+            reminder_delay: reg(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "task_manager_reminder_delay_seconds",
+                        "Due-soon reminders: from their scheduled time to sending.",
+                    )
+                    .buckets(vec![5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0]),
+                )
+                .unwrap(),
+            ),
             registry: r,
         };
         let info = IntGaugeVec::new(
@@ -168,6 +222,11 @@ impl Metrics {
         // see a zero instead of nothing.
         for outcome in ["success", "failure", "throttled"] {
             m.login_attempts.with_label_values(&[outcome]).inc_by(0);
+        }
+        for kind in EMAIL_KINDS {
+            for outcome in EMAIL_OUTCOMES {
+                m.emails.with_label_values(&[kind, outcome]).inc_by(0);
+            }
         }
         for state in ["used", "idle"] {
             m.db_connections.with_label_values(&[state]).set(0);

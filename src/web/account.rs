@@ -1,4 +1,5 @@
-//! Account settings: profile and time zone, password, personal API tokens.
+//! Account settings: profile and time zone, e-mail notifications, password, personal
+//! API tokens.
 
 use axum::{
     extract::State,
@@ -15,12 +16,14 @@ use super::{
 use crate::{
     api::{
         me::{self, ChangePassword, CreateToken, UpdateMe},
+        notifications::{self as api_notifications, NotificationSettings, UpdateNotificationSettings},
         views::TokenScope,
     },
     db::repo,
     domain::now_millis,
     error::AppError,
     extract::{ApiJson, Path},
+    notify::Kind,
     state::AppState,
 };
 
@@ -28,6 +31,7 @@ use crate::{
 #[derive(Default)]
 struct Notes {
     profile: Vec<String>,
+    notifications: Vec<String>,
     password: Vec<String>,
     token: Vec<String>,
     secret: Option<String>,
@@ -38,6 +42,7 @@ async fn account_page(state: &AppState, user: &WebUser, status: StatusCode, note
     // The profile as stored now (a save redirects here, the principal is from before).
     let me = repo::users::by_id(&state.db, &mut c, user.id()).await?.ok_or(AppError::Unauthorized)?;
     let tokens = repo::tokens::list_for_user(&state.db, &mut c, user.id()).await?;
+    let settings = NotificationSettings::from(&repo::notifications::settings(&state.db, &mut c, user.id()).await?);
     drop(c);
     let tz = format::tz(&me.time_zone);
     let now = now_millis();
@@ -65,6 +70,25 @@ async fn account_page(state: &AppState, user: &WebUser, status: StatusCode, note
         "profile": {"display_name": me.display_name, "email": me.email, "time_zone": me.time_zone},
         "zones": zones,
         "tokens": tokens,
+        "notifications": {"digest_time": settings.digest_time},
+        "notification_kinds": Kind::ALL.iter().map(|k| json!({
+            "name": k.as_str(),
+            "label": capitalised(k.describe()),
+            "enabled": match k {
+                Kind::Assigned => settings.assigned,
+                Kind::DueSoon => settings.due_soon,
+                Kind::Digest => settings.digest,
+                Kind::Comment => settings.comment,
+            },
+        })).collect::<Vec<_>>(),
+        "lead_options": LEAD_OPTIONS.iter().map(|(m, label)| json!({
+            "value": m, "label": label, "selected": *m == settings.reminder_lead_minutes,
+        })).chain((!LEAD_OPTIONS.iter().any(|(m, _)| *m == settings.reminder_lead_minutes)).then(|| json!({
+            "value": settings.reminder_lead_minutes,
+            "label": format!("{} minutes", settings.reminder_lead_minutes),
+            "selected": true,
+        }))).collect::<Vec<_>>(),
+        "notification_errors": notes.notifications,
         "profile_errors": notes.profile,
         "password_errors": notes.password,
         "token_errors": notes.token,
@@ -92,6 +116,41 @@ pub async fn profile(State(state): State<AppState>, user: WebUser, form: CsrfFor
         Ok(_) => Ok(redirect("/account", Some("profile_saved"))),
         Err(e) => {
             let notes = Notes { profile: messages(e)?, ..Notes::default() };
+            account_page(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, notes).await
+        }
+    }
+}
+
+/// Reminder lead times offered in the form (minutes, words).
+const LEAD_OPTIONS: &[(i64, &str)] = &[
+    (15, "15 minutes"),
+    (60, "1 hour"),
+    (180, "3 hours"),
+    (720, "12 hours"),
+    (1440, "1 day"),
+    (2880, "2 days"),
+    (10080, "1 week"),
+];
+
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+pub async fn notifications(State(state): State<AppState>, user: WebUser, form: CsrfForm) -> WebResult {
+    let on = |k: Kind| Some(form.get(k.as_str()) == "on");
+    let body = UpdateNotificationSettings {
+        assigned: on(Kind::Assigned),
+        due_soon: on(Kind::DueSoon),
+        digest: on(Kind::Digest),
+        comment: on(Kind::Comment),
+        reminder_lead_minutes: Some(form.get("reminder_lead_minutes").parse().unwrap_or(-1)),
+        digest_time: Some(form.get("digest_time").chars().take(5).collect()),
+    };
+    match api_notifications::update_settings(State(state.clone()), user.principal.clone(), ApiJson(body)).await {
+        Ok(_) => Ok(redirect("/account#notifications", Some("notifications_saved"))),
+        Err(e) => {
+            let notes = Notes { notifications: messages(e)?, ..Notes::default() };
             account_page(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, notes).await
         }
     }

@@ -10,12 +10,13 @@
 mod account;
 mod assets;
 mod extract;
-mod format;
+pub(crate) mod format;
 mod markdown;
 mod projects;
 mod render;
 mod session;
 mod tasks;
+mod unsubscribe;
 
 use axum::{
     extract::Request,
@@ -61,10 +62,12 @@ pub fn router() -> Router<AppState> {
         .route("/my-tasks", get(tasks::mine))
         .route("/account", get(account::show))
         .route("/account/profile", post(account::profile))
+        .route("/account/notifications", post(account::notifications))
         .route("/account/password", post(account::password))
         .route("/account/tokens", post(account::create_token))
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/preview", post(tasks::preview))
+        .route("/unsubscribe/{token}", get(unsubscribe::show).post(unsubscribe::confirm))
         .route("/assets/{file}", get(assets::serve))
         .layer(middleware::from_fn(security_headers))
 }

@@ -92,6 +92,8 @@ enum Row {
     CreateToken,
     ListTokens,
     RevokeToken,
+    GetNotificationSettings,
+    PatchNotificationSettings,
     MyTasks,
     ListAllTasks,
     AdminListUsers,
@@ -138,8 +140,8 @@ fn expected(row: Row) -> [u16; 9] {
     let owner_writes = |s: u16| -> [u16; 9] { [s,  403,  403,   404,     403, 401,    401,     404,  401] };
     let admin_only: [u16; 9] =           [403,  403,   403,   403,     403, 401,    401,     OK,   401];
     match row {
-        GetMe | ListTokens | MyTasks | ListAllTasks | ListProjects => everyone(OK),
-        PatchMe => everyone_writes(OK),
+        GetMe | ListTokens | GetNotificationSettings | MyTasks | ListAllTasks | ListProjects => everyone(OK),
+        PatchMe | PatchNotificationSettings => everyone_writes(OK),
         ChangePassword => everyone_writes(204),
         CreateToken | CreateProject => everyone_writes(201),
         RevokeToken =>                   [204,  404,   404,   404,     403, 401,    401,     404,  401],
@@ -157,7 +159,7 @@ fn expected(row: Row) -> [u16; 9] {
     }
 }
 
-const ROWS: [Row; 36] = {
+const ROWS: [Row; 38] = {
     use Row::*;
     [
         GetMe,
@@ -166,6 +168,8 @@ const ROWS: [Row; 36] = {
         CreateToken,
         ListTokens,
         RevokeToken,
+        GetNotificationSettings,
+        PatchNotificationSettings,
         MyTasks,
         ListAllTasks,
         AdminListUsers,
@@ -232,6 +236,8 @@ async fn request(w: &World, row: Row, actor: Actor) -> (Method, String, Option<V
             let (id, _) = create_token(&w.app, &w.owner, "read").await;
             (M::DELETE, format!("/api/v1/me/tokens/{id}"), None)
         }
+        GetNotificationSettings => (M::GET, "/api/v1/me/notifications".into(), None),
+        PatchNotificationSettings => (M::PATCH, "/api/v1/me/notifications".into(), Some(json!({"digest": true}))),
         MyTasks => (M::GET, "/api/v1/me/tasks".into(), None),
         ListAllTasks => (M::GET, "/api/v1/tasks?status=todo".into(), None),
         AdminListUsers => (M::GET, "/api/v1/admin/users".into(), None),

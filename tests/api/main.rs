@@ -15,6 +15,7 @@ mod comments;
 mod labels;
 mod listing;
 mod members;
+mod notifications;
 mod projects;
 mod tasks;
 mod tokens;

@@ -37,7 +37,11 @@ impl Binary {
             .env("DATABASE_URL", format!("sqlite://{}/tm.db", dir.path().display()))
             .env("TM_LOG_FORMAT", "json")
             .env("TM_SCHEDULE_CLEANUP", "")
-            .env("TM_SCHEDULE_METRICS_REFRESH", "");
+            .env("TM_SCHEDULE_METRICS_REFRESH", "")
+            .env("TM_SCHEDULE_OUTBOX", "")
+            .env("TM_SCHEDULE_DUE_SOON", "")
+            .env("TM_SCHEDULE_DIGEST", "")
+            .env("TM_SCHEDULE_BACKUP", "");
         for (k, v) in envs {
             cmd.env(k, v);
         }

@@ -9,6 +9,7 @@
 
 pub mod binary;
 pub mod pg;
+pub mod smtp;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -41,6 +42,10 @@ pub fn base_config(backend: Backend, dir: &std::path::Path) -> Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         schedule_cleanup: String::new(),
         schedule_metrics_refresh: String::new(),
+        schedule_outbox: String::new(),
+        schedule_due_soon: String::new(),
+        schedule_digest: String::new(),
+        schedule_backup: String::new(),
         database_url: database_url.into(),
         ..Config::default()
     }

@@ -14,7 +14,7 @@
 # its database (ALTER ROLE ... NOLOGIN + pg_terminate_backend) so its API answers 503; the
 # test-sized ApiAvailabilityBurnRatePage must fire in Prometheus, reach Alertmanager and be
 # delivered to the pager webhook; every dashboard query about the service must return data
-# (queries needing Kubernetes, chaos-runner or notification metrics are skipped and listed);
+# (queries needing Kubernetes or chaos-runner metrics are skipped and listed);
 # after the database comes back the page must clear.
 #
 # Prints PASS:/FAIL:/SKIP: lines and "N passed, M failed"; exit 1 when anything failed.

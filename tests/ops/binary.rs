@@ -49,6 +49,10 @@ impl Server {
             .env("DATABASE_URL", format!("sqlite://{}/tm.db", dir.path().display()))
             .env("TM_SCHEDULE_CLEANUP", "")
             .env("TM_SCHEDULE_METRICS_REFRESH", "")
+            .env("TM_SCHEDULE_OUTBOX", "")
+            .env("TM_SCHEDULE_DUE_SOON", "")
+            .env("TM_SCHEDULE_DIGEST", "")
+            .env("TM_SCHEDULE_BACKUP", "")
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(dir.path().join("stdout.log")).unwrap())
             .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap());

@@ -5,11 +5,13 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod backup;
 mod binary;
 mod cli;
 mod concurrency;
 mod metrics;
 mod openapi;
 mod prom;
+mod replicas;
 mod secrets;
 mod shutdown;

@@ -290,6 +290,11 @@ both!(router_serves_exactly_the_documented_operations_and_responses_conform, |b|
     let secret = created["secret"].as_str().unwrap().to_owned();
     t.expect(&olive, Method::POST, "/api/v1/me/tokens", &[], Some(json!({"name": "", "scope": "read"})), 422).await;
     t.expect(&olive, Method::GET, "/api/v1/me/tokens", &[], None, 200).await;
+    t.expect(&olive, Method::GET, "/api/v1/me/notifications", &[], None, 200).await;
+    let settings = json!({"due_soon": false, "digest_time": "07:00"});
+    t.expect(&olive, Method::PATCH, "/api/v1/me/notifications", &[], Some(settings), 200).await;
+    let bad = json!({"reminder_lead_minutes": 1});
+    t.expect(&olive, Method::PATCH, "/api/v1/me/notifications", &[], Some(bad), 422).await;
     let bearer = Client::new();
     let b = t.request(&bearer, &Method::GET, "/api/v1/me", &[], "").bearer_auth(&secret);
     let (s, _, _) = t.send(Method::GET, "/api/v1/me", b).await;

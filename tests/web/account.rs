@@ -75,3 +75,35 @@ both!(profile_password_and_tokens, |b| async move {
         .unwrap();
     assert_eq!(res.status(), 303);
 });
+
+both!(notification_settings_form, |b| async move {
+    let app = TestApp::spawn(b).await;
+    let mut br = Browser::new(&app);
+    br.sign_up("nina").await;
+    let page = br.get("/account").await;
+    assert!(page.body.contains("E-mail notifications"));
+    for kind in ["assigned", "due_soon", "digest", "comment"] {
+        assert!(page.body.contains(&format!("name=\"{kind}\" value=\"on\" checked")), "{kind} is on by default");
+    }
+    assert!(page.body.contains("<option value=\"1440\" selected>1 day</option>"));
+    assert!(page.body.contains("name=\"digest_time\" type=\"time\" required value=\"08:00\""));
+    // Unchecked boxes are not sent: those kinds turn off.
+    br.post(
+        "/account/notifications",
+        &[("assigned", "on"), ("comment", "on"), ("reminder_lead_minutes", "60"), ("digest_time", "07:30")],
+    )
+    .await
+    .redirects_to("/account#notifications");
+    let page = br.get("/account").await;
+    assert!(page.body.contains("name=\"assigned\" value=\"on\" checked"));
+    assert!(page.body.contains("name=\"due_soon\" value=\"on\">"), "due_soon unchecked");
+    assert!(page.body.contains("name=\"digest\" value=\"on\">"), "digest unchecked");
+    assert!(page.body.contains("<option value=\"60\" selected>1 hour</option>"));
+    assert!(page.body.contains("value=\"07:30\""));
+    // A bad value shows the error and changes nothing.
+    let res = br.post("/account/notifications", &[("reminder_lead_minutes", "60"), ("digest_time", "29:99")]).await;
+    assert_eq!(res.status, 422);
+    assert!(res.body.contains("digest_time must be HH:MM"));
+    let page = br.get("/account").await;
+    assert!(page.body.contains("name=\"assigned\" value=\"on\" checked") && page.body.contains("value=\"07:30\""));
+});

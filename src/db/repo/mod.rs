@@ -6,6 +6,7 @@ pub mod comments;
 pub mod idempotency;
 pub mod labels;
 pub mod members;
+pub mod notifications;
 pub mod projects;
 pub mod sessions;
 pub mod tasks;
