@@ -120,7 +120,13 @@ pub struct Config {
     pub smtp_timeout: Duration,
     /// Directory whose `<name>.hbs` files replace the built-in e-mail templates.
     pub email_templates_dir: Option<PathBuf>,
-    /// Delivery attempts before a notification is marked dead.
+    /// Let webhooks reach loopback, private and link-local addresses (only for an
+    /// administrator who knows the receiver is inside the network on purpose).
+    pub webhook_allow_private_targets: bool,
+    /// Time limit of one webhook request.
+    #[serde(with = "humantime_serde")]
+    pub webhook_timeout: Duration,
+    /// Delivery attempts before a notification or webhook delivery is given up.
     pub notify_max_attempts: u32,
     /// First retry delay; doubled per attempt (with jitter) up to `notify_retry_max`.
     #[serde(with = "humantime_serde")]
@@ -172,6 +178,8 @@ impl Default for Config {
             smtp_from: "task-manager <noreply@localhost>".into(),
             smtp_timeout: Duration::from_secs(10),
             email_templates_dir: None,
+            webhook_allow_private_targets: false,
+            webhook_timeout: Duration::from_secs(10),
             notify_max_attempts: 10,
             notify_retry_base: Duration::from_secs(30),
             notify_retry_max: Duration::from_secs(3600),

@@ -102,11 +102,15 @@ pub async fn refresh_gauges(state: AppState) -> anyhow::Result<Ran> {
     Ok(Ran::Done)
 }
 
-/// Delivers the notifications that are due.
+/// Delivers the e-mails and webhook calls that are due.
 pub async fn deliver(state: AppState) -> anyhow::Result<Ran> {
     let handled = notify::outbox::deliver_due(&state).await?;
     if handled > 0 {
         tracing::info!(handled, "outbox delivered");
+    }
+    let calls = crate::webhooks::deliver::deliver_due(&state).await?;
+    if calls > 0 {
+        tracing::info!(calls, "webhooks delivered");
     }
     Ok(Ran::Done)
 }

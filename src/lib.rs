@@ -18,6 +18,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;
 
 /// Version and commit, as printed by `--version` and exported in `build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

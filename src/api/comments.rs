@@ -22,6 +22,7 @@ use crate::{
     extract::{ApiJson, Path},
     notify,
     state::AppState,
+    webhooks::{self, Event},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -59,8 +60,11 @@ pub async fn add_comment(
     let cid = repo::comments::insert(db, &mut tx, id, principal.id(), &text, now).await?;
     notify::events::comment_added(db, &mut tx, &task, cid, principal.id(), now).await?;
     let row = repo::comments::get(db, &mut tx, id, cid).await?.ok_or(AppError::NotFound)?;
+    let view = CommentView::from(&row);
+    let data = serde_json::json!({"task": {"id": task.id, "title": task.title}, "comment": view});
+    webhooks::emit(db, &mut tx, task.project_id, Event::CommentCreated, data).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, axum::Json(CommentView::from(&row))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 
 /// Comments, oldest first.

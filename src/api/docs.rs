@@ -15,7 +15,7 @@ use crate::error::Problem;
     components(schemas(crate::error::FieldError)),
     tags(
         (name = "auth"), (name = "me"), (name = "projects"), (name = "members"), (name = "labels"),
-        (name = "tasks"), (name = "comments"), (name = "admin"), (name = "health")
+        (name = "tasks"), (name = "comments"), (name = "webhooks"), (name = "admin"), (name = "health")
     )
 )]
 pub struct ApiDoc;

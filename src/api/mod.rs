@@ -18,6 +18,7 @@ pub(crate) mod task_input;
 pub(crate) mod task_list;
 pub(crate) mod tasks;
 pub mod views;
+pub(crate) mod webhooks;
 
 use std::{sync::Arc, time::Duration};
 
@@ -51,7 +52,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(labels::router())
         .merge(tasks::router())
         .merge(task_list::router())
-        .merge(comments::router());
+        .merge(comments::router())
+        .merge(webhooks::router());
     OpenApiRouter::with_openapi(docs::ApiDoc::openapi()).nest("/api/v1", api).merge(health::router())
 }
 

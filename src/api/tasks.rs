@@ -27,7 +27,9 @@ use crate::{
     extract::{ApiJson, Path},
     notify,
     state::AppState,
+    webhooks::{self, Event},
 };
+use serde_json::json;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -115,6 +117,13 @@ pub async fn create_task(
     let row = repo::tasks::insert(db, &mut tx, project_id, &fields, principal.id(), now).await?;
     repo::tasks::set_labels(db, &mut tx, row.id, &labels).await?;
     notify::events::task_saved(db, &mut tx, row.id, None, &fields, principal.id(), now).await?;
+    let mut labels = labels;
+    labels.sort_unstable();
+    let view = TaskView::new(&row, labels);
+    webhooks::emit(db, &mut tx, project_id, Event::TaskCreated, json!({"task": view})).await?;
+    if row.status == TaskStatus::Done.as_str() {
+        webhooks::emit(db, &mut tx, project_id, Event::TaskCompleted, json!({"task": view})).await?;
+    }
     repo::activity::record(
         db,
         &mut tx,
@@ -129,9 +138,7 @@ pub async fn create_task(
     if row.status == TaskStatus::Done.as_str() {
         state.metrics.tasks_completed.inc();
     }
-    let mut labels = labels;
-    labels.sort_unstable();
-    Ok(task_response(StatusCode::CREATED, TaskView::new(&row, labels)))
+    Ok(task_response(StatusCode::CREATED, view))
 }
 
 /// One task.
@@ -191,6 +198,24 @@ async fn save(
     Ok(())
 }
 
+/// The task as saved, with `task.updated` (and `task.completed` when it just moved to
+/// done) queued for the project's webhooks in the same transaction.
+async fn reload_and_emit(
+    db: &Db,
+    c: &mut Connection,
+    principal: &Principal,
+    before: &repo::tasks::TaskRow,
+) -> AppResult<TaskView> {
+    let (row, _) =
+        repo::tasks::get_for_member(db, c, before.id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
+    let view = TaskView::new(&row, load_labels(db, c, row.id).await?);
+    webhooks::emit(db, c, row.project_id, Event::TaskUpdated, json!({"task": view})).await?;
+    if before.status != TaskStatus::Done.as_str() && row.status == TaskStatus::Done.as_str() {
+        webhooks::emit(db, c, row.project_id, Event::TaskCompleted, json!({"task": view})).await?;
+    }
+    Ok(view)
+}
+
 /// Changes some fields. Send `If-Match` with the `ETag` you read to avoid
 /// overwriting someone else's change (412 when stale).
 #[utoipa::path(patch, path = "/tasks/{id}", tag = "tasks", request_body = UpdateTask,
@@ -218,11 +243,9 @@ pub async fn update_task(
     let old_labels = load_labels(db, &mut tx, id).await?;
     let label_pair = body.labels.as_deref().map(|new| (old_labels.as_slice(), new));
     save(&state, &mut tx, &principal, &row, &next, label_pair, now).await?;
-    let (row, _) =
-        repo::tasks::get_for_member(db, &mut tx, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
-    let labels = load_labels(db, &mut tx, id).await?;
+    let saved = reload_and_emit(db, &mut tx, &principal, &row).await?;
     tx.commit().await?;
-    Ok(task_response(StatusCode::OK, TaskView::new(&row, labels)))
+    Ok(task_response(StatusCode::OK, saved))
 }
 
 /// Deletes a task with its comments and activity.
@@ -243,6 +266,8 @@ pub async fn delete_task(
     if !repo::tasks::delete(db, &mut tx, id, row.version).await? {
         return Err(AppError::PreconditionFailed);
     }
+    let gone = json!({"task": {"id": row.id, "project_id": row.project_id, "title": row.title}});
+    webhooks::emit(db, &mut tx, row.project_id, Event::TaskDeleted, gone).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -310,9 +335,7 @@ pub async fn move_task(
     .as_str()
     .to_owned();
     save(&state, &mut tx, &principal, &row, &next, None, now).await?;
-    let (row, _) =
-        repo::tasks::get_for_member(db, &mut tx, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
-    let labels = load_labels(db, &mut tx, id).await?;
+    let saved = reload_and_emit(db, &mut tx, &principal, &row).await?;
     tx.commit().await?;
-    Ok(task_response(StatusCode::OK, TaskView::new(&row, labels)))
+    Ok(task_response(StatusCode::OK, saved))
 }

@@ -64,6 +64,11 @@ ops! {
     NOTIFICATION_SETTING_GET = "notification_setting.get" on "notification_setting";
     NOTIFICATION_SETTING_WRITE = "notification_setting.write" on "notification_setting";
     DIGEST_SCAN = "digest.scan" on "task";
+    WEBHOOK_GET = "webhook.get" on "webhook";
+    WEBHOOK_WRITE = "webhook.write" on "webhook";
+    WEBHOOK_DELIVERY_GET = "webhook_delivery.get" on "webhook_delivery";
+    WEBHOOK_DELIVERY_WRITE = "webhook_delivery.write" on "webhook_delivery";
+    WEBHOOK_DELIVERY_CLAIM = "webhook_delivery.claim" on "webhook_delivery";
     SERVER_SECRET_GET = "server_secret.get" on "server_secret";
     JOB_LOCK = "job.lock" on "";
     BACKUP = "backup" on "";

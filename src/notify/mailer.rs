@@ -45,7 +45,8 @@ impl Mailer {
             }
         };
         let mut builder = builder.timeout(Some(config.smtp_timeout));
-        if let (Some(user), Some(password)) = (&config.smtp_username, &config.smtp_password) {
+        let user = config.smtp_username.as_ref().filter(|u| !u.is_empty());
+        if let (Some(user), Some(password)) = (user, &config.smtp_password) {
             builder = builder.credentials(Credentials::new(user.clone(), password.expose_secret().to_owned()));
         }
         let from: Mailbox = config

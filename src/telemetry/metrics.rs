@@ -39,6 +39,8 @@ pub struct Metrics {
     pub outbox_oldest_age: IntGauge,
     pub notifications_dead: IntGauge,
     pub reminder_delay: Histogram,
+    pub webhook_deliveries: IntCounterVec,
+    pub webhook_duration: Histogram,
 }
 
 /// Notification kinds and e-mail outcomes: the label values of `task_manager_emails_total`.
@@ -205,6 +207,25 @@ impl Metrics {
                 )
                 .unwrap(),
             ),
+            webhook_deliveries: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("task_manager_webhook_deliveries_total", "Webhook delivery attempts by outcome."),
+                    &["outcome"],
+                )
+                .unwrap(),
+            ),
+            webhook_duration: reg(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "task_manager_webhook_delivery_duration_seconds",
+                        "Time from sending a webhook request to its answer.",
+                    )
+                    .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+                )
+                .unwrap(),
+            ),
             registry: r,
         };
         let info = IntGaugeVec::new(
@@ -227,6 +248,9 @@ impl Metrics {
             for outcome in EMAIL_OUTCOMES {
                 m.emails.with_label_values(&[kind, outcome]).inc_by(0);
             }
+        }
+        for outcome in ["delivered", "failed", "refused"] {
+            m.webhook_deliveries.with_label_values(&[outcome]).inc_by(0);
         }
         for state in ["used", "idle"] {
             m.db_connections.with_label_values(&[state]).set(0);

@@ -73,7 +73,7 @@ async fn account_page(state: &AppState, user: &WebUser, status: StatusCode, note
         "notifications": {"digest_time": settings.digest_time},
         "notification_kinds": Kind::ALL.iter().map(|k| json!({
             "name": k.as_str(),
-            "label": capitalised(k.describe()),
+            "label": super::projects::capitalise(k.describe()),
             "enabled": match k {
                 Kind::Assigned => settings.assigned,
                 Kind::DueSoon => settings.due_soon,
@@ -131,11 +131,6 @@ const LEAD_OPTIONS: &[(i64, &str)] = &[
     (2880, "2 days"),
     (10080, "1 week"),
 ];
-
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
 
 pub async fn notifications(State(state): State<AppState>, user: WebUser, form: CsrfForm) -> WebResult {
     let on = |k: Kind| Some(form.get(k.as_str()) == "on");

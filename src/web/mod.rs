@@ -17,6 +17,7 @@ mod render;
 mod session;
 mod tasks;
 mod unsubscribe;
+mod webhooks;
 
 use axum::{
     extract::Request,
@@ -53,6 +54,9 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/members/{user_id}/remove", post(projects::remove_member))
         .route("/projects/{id}/labels", post(projects::add_label))
         .route("/projects/{id}/labels/{label_id}/delete", post(projects::delete_label))
+        .route("/projects/{id}/webhooks", post(webhooks::create))
+        .route("/projects/{id}/webhooks/{webhook_id}", get(webhooks::show))
+        .route("/projects/{id}/webhooks/{webhook_id}/delete", post(webhooks::delete))
         .route("/projects/{id}/tasks", post(tasks::create))
         .route("/tasks/{id}", get(tasks::show).post(tasks::update))
         .route("/tasks/{id}/status", post(tasks::set_status))

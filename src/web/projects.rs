@@ -39,7 +39,7 @@ pub fn header(p: &ProjectRow, role: Role, current: &str) -> Value {
     })
 }
 
-fn messages(e: AppError) -> Result<Vec<String>, WebError> {
+pub(super) fn messages(e: AppError) -> Result<Vec<String>, WebError> {
     match e {
         AppError::Unprocessable(errs) => Ok(errs.into_iter().map(|e| e.message).collect()),
         AppError::Conflict(_, m) => Ok(vec![m]),
@@ -131,7 +131,18 @@ async fn settings_page(
         .iter()
         .map(|l| json!({"id": l.id, "name": l.name, "color": l.color, "swatch": format::swatch(&l.color)}))
         .collect();
+    let webhooks: Vec<Value> = if can_manage {
+        repo::webhooks::list(&state.db, &mut c, id)
+            .await?
+            .iter()
+            .map(|w| json!({"id": w.id, "url": w.url, "events": w.events.replace(',', ", "), "active": w.active == 1}))
+            .collect()
+    } else {
+        vec![]
+    };
     let data = json!({
+        "webhooks": webhooks,
+        "webhook_events": crate::webhooks::Event::ALL.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
         "project": header(&p, role, "settings"),
         "description": p.description,
         "can_manage": can_manage,
@@ -143,7 +154,7 @@ async fn settings_page(
     Ok(page(&user.ctx, status, Nav::Projects, "settings", &format!("Settings · {}", p.name), data))
 }
 
-fn capitalise(s: &str) -> String {
+pub(super) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
@@ -154,7 +165,7 @@ pub async fn settings(State(state): State<AppState>, user: WebUser, WebPath(id):
 
 /// Runs a settings change: back to the settings page with a message, or the page
 /// again with what was wrong.
-async fn settings_change<T>(
+pub(super) async fn settings_change<T>(
     state: &AppState,
     user: &WebUser,
     id: i64,

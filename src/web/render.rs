@@ -16,7 +16,7 @@ use crate::error::AppError;
 static TEMPLATES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
     let mut h = Handlebars::new();
     h.set_strict_mode(true);
-    let sources: [(&str, &str); 13] = [
+    let sources: [(&str, &str); 14] = [
         ("layout", include_str!("templates/layout.hbs")),
         ("error", include_str!("templates/error.hbs")),
         ("signin", include_str!("templates/signin.hbs")),
@@ -30,6 +30,7 @@ static TEMPLATES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
         ("account", include_str!("templates/account.hbs")),
         ("project_nav", include_str!("templates/project_nav.hbs")),
         ("unsubscribe", include_str!("templates/unsubscribe.hbs")),
+        ("webhook", include_str!("templates/webhook.hbs")),
     ];
     for (name, src) in sources {
         h.register_template_string(name, src).unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -167,6 +168,8 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "password_changed" => "Password changed.",
         "token_revoked" => "Token revoked.",
         "notifications_saved" => "Notification settings saved.",
+        "webhook_added" => "Webhook added.",
+        "webhook_deleted" => "Webhook deleted.",
         "signed_out" => "You are signed out.",
         _ => return None,
     })

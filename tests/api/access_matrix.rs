@@ -72,6 +72,12 @@ impl World {
         create_label(&self.app, &self.owner, self.pid, &format!("label {}", self.next())).await
     }
 
+    async fn fresh_webhook(&self) -> i64 {
+        self.owner_call(Method::POST, &format!("/api/v1/projects/{}/webhooks", self.pid), Some(hook())).await["id"]
+            .as_i64()
+            .unwrap()
+    }
+
     async fn set_spare(&self, member: bool) {
         let path = format!("/api/v1/projects/{}/members", self.pid);
         let (_, list) = self.app.call(&self.owner, Method::GET, &path, None).await;
@@ -82,6 +88,11 @@ impl World {
             self.owner_call(Method::DELETE, &format!("{path}/{}", self.spare_id), None).await;
         }
     }
+}
+
+/// A webhook body that passes validation (a public URL; nothing is delivered here).
+fn hook() -> Value {
+    json!({"url": "https://hooks.example.com/tasks", "events": ["task.created"]})
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -122,6 +133,11 @@ enum Row {
     ListComments,
     DeleteComment,
     ListActivity,
+    CreateWebhook,
+    ListWebhooks,
+    UpdateWebhook,
+    DeleteWebhook,
+    ListDeliveries,
     Login,
     Logout,
 }
@@ -154,12 +170,16 @@ fn expected(row: Row) -> [u16; 9] {
         DeleteProject | RemoveMember => owner_writes(204),
         AddMember => owner_writes(201),
         DeleteComment =>                 [204,  403,   403,   404,     403, 401,    401,     404,  401],
+        CreateWebhook => owner_writes(201),
+        UpdateWebhook => owner_writes(OK),
+        DeleteWebhook => owner_writes(204),
+        ListWebhooks | ListDeliveries => [OK, 403,   403,   404,     OK,  401,    401,     404,  401],
         Login =>                         [OK,   OK,    OK,    OK,      OK,  OK,     401,     OK,   OK],
         Logout =>                        [204,  204,   204,   204,     204, 401,    401,     204,  401],
     }
 }
 
-const ROWS: [Row; 38] = {
+const ROWS: [Row; 43] = {
     use Row::*;
     [
         GetMe,
@@ -198,6 +218,11 @@ const ROWS: [Row; 38] = {
         ListComments,
         DeleteComment,
         ListActivity,
+        CreateWebhook,
+        ListWebhooks,
+        UpdateWebhook,
+        DeleteWebhook,
+        ListDeliveries,
         Login,
         // Last: it ends the sessions.
         Logout,
@@ -295,6 +320,11 @@ async fn request(w: &World, row: Row, actor: Actor) -> (Method, String, Option<V
             (M::DELETE, format!("/api/v1/tasks/{t}/comments/{}", c["id"]), None)
         }
         ListActivity => (M::GET, format!("/api/v1/tasks/{}/activity", w.fresh_task().await), None),
+        CreateWebhook => (M::POST, format!("{p}/webhooks"), Some(hook())),
+        ListWebhooks => (M::GET, format!("{p}/webhooks"), None),
+        UpdateWebhook => (M::PATCH, format!("{p}/webhooks/{}", w.fresh_webhook().await), Some(json!({"active": true}))),
+        DeleteWebhook => (M::DELETE, format!("{p}/webhooks/{}", w.fresh_webhook().await), None),
+        ListDeliveries => (M::GET, format!("{p}/webhooks/{}/deliveries", w.fresh_webhook().await), None),
         Login => (M::POST, "/api/v1/auth/login".into(), Some(json!({"email": email_of(actor), "password": PASSWORD}))),
         Logout => (M::POST, "/api/v1/auth/logout".into(), None),
     }

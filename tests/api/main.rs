@@ -19,3 +19,4 @@ mod notifications;
 mod projects;
 mod tasks;
 mod tokens;
+mod webhooks;

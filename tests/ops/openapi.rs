@@ -434,6 +434,20 @@ both!(router_serves_exactly_the_documented_operations_and_responses_conform, |b|
     )
     .await;
 
+    // Webhooks.
+    let hook = json!({"url": "https://hooks.example.com/tasks", "events": ["task.created", "task.deleted"]});
+    let wh = t.expect(&olive, Method::POST, "/api/v1/projects/{id}/webhooks", &[pid], Some(hook), 201).await;
+    let wid = wh["id"].as_i64().unwrap();
+    let local = json!({"url": "http://127.0.0.1:9/hook", "events": ["task.created"]});
+    t.expect(&olive, Method::POST, "/api/v1/projects/{id}/webhooks", &[pid], Some(local), 422).await;
+    t.expect(&olive, Method::GET, "/api/v1/projects/{id}/webhooks", &[pid], None, 200).await;
+    let pause = json!({"active": false});
+    t.expect(&olive, Method::PATCH, "/api/v1/projects/{id}/webhooks/{webhook_id}", &[pid, wid], Some(pause), 200).await;
+    t.expect(&olive, Method::GET, "/api/v1/projects/{id}/webhooks/{webhook_id}/deliveries", &[pid, wid], None, 200)
+        .await;
+    t.expect(&olive, Method::DELETE, "/api/v1/projects/{id}/webhooks/{webhook_id}", &[pid, wid], None, 204).await;
+    t.expect(&olive, Method::DELETE, "/api/v1/projects/{id}/webhooks/{webhook_id}", &[pid, wid], None, 404).await;
+
     // Tasks.
     let new_task = json!({"title": "Write the tour", "description": "*all* endpoints", "priority": "high",
         "due_at": "2030-01-02T03:04:05+02:00", "assignee_id": olive_id, "labels": [lid]});

@@ -14,3 +14,4 @@ mod account;
 mod csrf;
 mod pages;
 mod tasks;
+mod webhooks;

@@ -13,5 +13,6 @@ pub mod tasks;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use sqlx::AnyConnection as Connection;

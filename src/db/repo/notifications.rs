@@ -239,17 +239,29 @@ pub async fn claim(
     lease_ms: i64,
     limit: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    let lock = if db.backend == Backend::Postgres { " for update skip locked" } else { "" };
-    let sql = format!(
-        "update notification set claimed_until = $2, attempts = attempts + 1 where id in (\
-           select id from notification where status = 'pending' and next_attempt_at <= $1 \
-           and (claimed_until is null or claimed_until <= $1) order by next_attempt_at, id limit $3{lock}) \
-         returning id, kind, user_id, task_id, comment_id, actor_id, due_at, dedupe_key, attempts, scheduled_at, created_at"
+    let sql = claim_sql(
+        db,
+        "notification",
+        "id, kind, user_id, task_id, comment_id, actor_id, due_at, dedupe_key, attempts, scheduled_at, created_at",
     );
     let q = sqlx::query_as(&sql).bind(now).bind(now + lease_ms).bind(limit);
     let mut rows: Vec<Claimed> = db.observe(op::NOTIFICATION_CLAIM, &sql, q.fetch_all(c)).await?;
     rows.sort_by_key(|r| r.id);
     Ok(rows)
+}
+
+/// The claiming statement of an outbox table (`status`, `next_attempt_at`,
+/// `claimed_until`, `attempts` columns): binds `$1` now, `$2` the end of the lease,
+/// `$3` the batch size. On PostgreSQL `SKIP LOCKED` lets replicas claim side by side
+/// without waiting for or taking each other's rows; SQLite has one writer.
+pub fn claim_sql(db: &Db, table: &str, returning: &str) -> String {
+    let lock = if db.backend == Backend::Postgres { " for update skip locked" } else { "" };
+    format!(
+        "update {table} set claimed_until = $2, attempts = attempts + 1 where id in (\
+           select id from {table} where status = 'pending' and next_attempt_at <= $1 \
+           and (claimed_until is null or claimed_until <= $1) order by next_attempt_at, id limit $3{lock}) \
+         returning {returning}"
+    )
 }
 
 /// Final states a notification can reach, and `pending` for a retry.
