@@ -5,6 +5,7 @@
 pub(crate) mod access;
 mod admin;
 pub mod auth;
+pub(crate) mod bulk;
 pub(crate) mod comments;
 pub mod docs;
 mod health;
@@ -52,6 +53,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(labels::router())
         .merge(tasks::router())
         .merge(task_list::router())
+        .merge(bulk::router())
         .merge(comments::router())
         .merge(webhooks::router());
     OpenApiRouter::with_openapi(docs::ApiDoc::openapi()).nest("/api/v1", api).merge(health::router())

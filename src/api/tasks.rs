@@ -155,7 +155,7 @@ pub async fn get_task(State(state): State<AppState>, principal: Principal, Path(
 
 /// Loads a task for writing: the caller must be an editor, and `If-Match` (when
 /// sent) must name the current version.
-async fn load_for_write(
+pub(super) async fn load_for_write(
     db: &Db,
     c: &mut Connection,
     id: i64,
@@ -234,18 +234,33 @@ pub async fn update_task(
     let db = &state.db;
     let mut tx = db.begin().await?;
     let row = load_for_write(db, &mut tx, id, &principal, expected).await?;
-    let mut next = body.apply(&TaskFields::from(&row), now)?;
-    check_references(db, &mut tx, row.project_id, body.assignee_id.flatten(), body.labels.as_deref()).await?;
-    if next.status != row.status {
-        let last = repo::tasks::last_position(db, &mut tx, row.project_id, &next.status, id).await?;
-        next.position = Position::between(last.as_deref().and_then(Position::parse).as_ref(), None).as_str().to_owned();
-    }
-    let old_labels = load_labels(db, &mut tx, id).await?;
-    let label_pair = body.labels.as_deref().map(|new| (old_labels.as_slice(), new));
-    save(&state, &mut tx, &principal, &row, &next, label_pair, now).await?;
-    let saved = reload_and_emit(db, &mut tx, &principal, &row).await?;
+    let saved = apply_update(&state, &mut tx, &principal, &row, &body, now).await?;
     tx.commit().await?;
     Ok(task_response(StatusCode::OK, saved))
+}
+
+/// One task's update inside the caller's transaction (also used by bulk edits): the
+/// new fields, checked references, a place at the end of a new column, activity,
+/// notifications and webhooks.
+pub(super) async fn apply_update(
+    state: &AppState,
+    c: &mut Connection,
+    principal: &Principal,
+    row: &repo::tasks::TaskRow,
+    body: &UpdateTask,
+    now: i64,
+) -> AppResult<TaskView> {
+    let db = &state.db;
+    let mut next = body.apply(&TaskFields::from(row), now)?;
+    check_references(db, c, row.project_id, body.assignee_id.flatten(), body.labels.as_deref()).await?;
+    if next.status != row.status {
+        let last = repo::tasks::last_position(db, c, row.project_id, &next.status, row.id).await?;
+        next.position = Position::between(last.as_deref().and_then(Position::parse).as_ref(), None).as_str().to_owned();
+    }
+    let old_labels = load_labels(db, c, row.id).await?;
+    let label_pair = body.labels.as_deref().map(|new| (old_labels.as_slice(), new));
+    save(state, c, principal, row, &next, label_pair, now).await?;
+    reload_and_emit(db, c, principal, row).await
 }
 
 /// Deletes a task with its comments and activity.
@@ -263,13 +278,19 @@ pub async fn delete_task(
     let db = &state.db;
     let mut tx = db.begin().await?;
     let row = load_for_write(db, &mut tx, id, &principal, expected).await?;
-    if !repo::tasks::delete(db, &mut tx, id, row.version).await? {
+    remove(db, &mut tx, &row).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes one task inside the caller's transaction and tells the webhooks.
+pub(super) async fn remove(db: &Db, c: &mut Connection, row: &repo::tasks::TaskRow) -> AppResult<()> {
+    if !repo::tasks::delete(db, c, row.id, row.version).await? {
         return Err(AppError::PreconditionFailed);
     }
     let gone = json!({"task": {"id": row.id, "project_id": row.project_id, "title": row.title}});
-    webhooks::emit(db, &mut tx, row.project_id, Event::TaskDeleted, gone).await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    webhooks::emit(db, c, row.project_id, Event::TaskDeleted, gone).await?;
+    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -9,6 +9,7 @@
 
 mod account;
 mod assets;
+mod bulk;
 mod extract;
 pub(crate) mod format;
 mod markdown;
@@ -58,6 +59,7 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/webhooks/{webhook_id}", get(webhooks::show))
         .route("/projects/{id}/webhooks/{webhook_id}/delete", post(webhooks::delete))
         .route("/projects/{id}/tasks", post(tasks::create))
+        .route("/projects/{id}/bulk", post(bulk::apply))
         .route("/tasks/{id}", get(tasks::show).post(tasks::update))
         .route("/tasks/{id}/status", post(tasks::set_status))
         .route("/tasks/{id}/move", post(tasks::move_to))

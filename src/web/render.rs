@@ -169,6 +169,8 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "token_revoked" => "Token revoked.",
         "notifications_saved" => "Notification settings saved.",
         "webhook_added" => "Webhook added.",
+        "bulk_updated" => "The selected tasks were changed.",
+        "bulk_deleted" => "The selected tasks were deleted.",
         "webhook_deleted" => "Webhook deleted.",
         "signed_out" => "You are signed out.",
         _ => return None,

@@ -219,6 +219,8 @@ pub async fn list_view(
         "priorities": priorities,
         "assignees": assignees,
         "labels": labels,
+        "bulk_members": lookup.members.iter().map(|(uid, name)| json!({"id": uid, "name": name})).collect::<Vec<_>>(),
+        "bulk_labels": lookup.labels.iter().map(|(lid, name, _)| json!({"id": lid, "name": name})).collect::<Vec<_>>(),
         "sorts": sorts,
         "orders": orders,
         "overdue": one("overdue") == "true",

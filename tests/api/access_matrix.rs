@@ -133,6 +133,7 @@ enum Row {
     ListComments,
     DeleteComment,
     ListActivity,
+    BulkEdit,
     CreateWebhook,
     ListWebhooks,
     UpdateWebhook,
@@ -163,7 +164,7 @@ fn expected(row: Row) -> [u16; 9] {
         RevokeToken =>                   [204,  404,   404,   404,     403, 401,    401,     404,  401],
         AdminListUsers | AdminUpdateUser => admin_only,
         GetProject | ListMembers | ListLabels | ListProjectTasks | GetTask | ListComments | ListActivity => member_reads,
-        UpdateProject | UpdateLabel | UpdateTask | MoveTask => editor_writes(OK),
+        UpdateProject | UpdateLabel | UpdateTask | MoveTask | BulkEdit => editor_writes(OK),
         DeleteLabel | DeleteTask => editor_writes(204),
         CreateLabel | CreateTask | AddComment => editor_writes(201),
         ArchiveProject | UpdateMember => owner_writes(OK),
@@ -179,7 +180,7 @@ fn expected(row: Row) -> [u16; 9] {
     }
 }
 
-const ROWS: [Row; 43] = {
+const ROWS: [Row; 44] = {
     use Row::*;
     [
         GetMe,
@@ -218,6 +219,7 @@ const ROWS: [Row; 43] = {
         ListComments,
         DeleteComment,
         ListActivity,
+        BulkEdit,
         CreateWebhook,
         ListWebhooks,
         UpdateWebhook,
@@ -320,6 +322,10 @@ async fn request(w: &World, row: Row, actor: Actor) -> (Method, String, Option<V
             (M::DELETE, format!("/api/v1/tasks/{t}/comments/{}", c["id"]), None)
         }
         ListActivity => (M::GET, format!("/api/v1/tasks/{}/activity", w.fresh_task().await), None),
+        BulkEdit => {
+            let ids = [w.fresh_task().await, w.fresh_task().await];
+            (M::POST, format!("{p}/tasks/bulk"), Some(json!({"task_ids": ids, "set": {"priority": "high"}})))
+        }
         CreateWebhook => (M::POST, format!("{p}/webhooks"), Some(hook())),
         ListWebhooks => (M::GET, format!("{p}/webhooks"), None),
         UpdateWebhook => (M::PATCH, format!("{p}/webhooks/{}", w.fresh_webhook().await), Some(json!({"active": true}))),

@@ -11,6 +11,7 @@ mod access_matrix;
 mod admin;
 mod auth;
 mod bad_input;
+mod bulk;
 mod comments;
 mod labels;
 mod listing;

@@ -526,6 +526,10 @@ both!(router_serves_exactly_the_documented_operations_and_responses_conform, |b|
     t.expect(&olive, Method::POST, "/api/v1/tasks/{id}/move", &[tid], Some(json!({"status": "done"})), 200).await;
     t.expect(&olive, Method::POST, "/api/v1/tasks/{id}/move", &[tid], Some(json!({"after_id": tid})), 422).await;
     t.expect(&olive, Method::GET, "/api/v1/tasks/{id}/activity", &[tid], None, 200).await;
+    let bulk = json!({"task_ids": [tid], "set": {"priority": "low"}});
+    t.expect(&olive, Method::POST, "/api/v1/projects/{id}/tasks/bulk", &[pid], Some(bulk), 200).await;
+    let bulk = json!({"task_ids": [], "delete": true});
+    t.expect(&olive, Method::POST, "/api/v1/projects/{id}/tasks/bulk", &[pid], Some(bulk), 422).await;
 
     // Comments.
     let cm = t

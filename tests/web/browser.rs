@@ -426,6 +426,18 @@ async fn browser_flows_with_javascript() {
         ui.axe(axe, "list").await;
         ui.weight("list").await;
         ui.screenshot("list").await;
+        // Bulk edit: tick every task of the list, make them all urgent.
+        ui.js("document.querySelectorAll('input[name=task_ids]').forEach(b => b.click()); return true;").await;
+        ui.find("#b-priority").await.select_by_value("urgent").await.unwrap();
+        ui.click("#bulk-form button[value=update]").await;
+        ui.until("document.body.textContent.includes('The selected tasks were changed.')").await;
+        let counts: (i64, i64) =
+            sqlx::query_as("select count(*), sum(case when priority = 3 then 1 else 0 end) from task where project_id = $1")
+                .bind(pid)
+                .fetch_one(app.state.db.pool())
+                .await
+                .unwrap();
+        assert!(counts.0 >= 2 && counts.0 == counts.1, "every task urgent: {counts:?}");
 
         // My tasks, settings, account, the 404 page.
         ui.go("/my-tasks").await;

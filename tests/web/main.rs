@@ -8,6 +8,7 @@
 mod common;
 
 mod browser;
+mod bulk;
 mod support;
 
 mod account;
