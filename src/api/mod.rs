@@ -6,6 +6,7 @@ pub(crate) mod access;
 mod admin;
 pub mod auth;
 pub(crate) mod bulk;
+pub(crate) mod checklists;
 pub(crate) mod comments;
 pub mod docs;
 mod health;
@@ -55,6 +56,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(task_list::router())
         .merge(bulk::router())
         .merge(comments::router())
+        .merge(checklists::router())
         .merge(webhooks::router());
     OpenApiRouter::with_openapi(docs::ApiDoc::openapi()).nest("/api/v1", api).merge(health::router())
 }

@@ -50,6 +50,8 @@ ops! {
     TASK_LABEL_WRITE = "task_label.write" on "task_label";
     TASK_LABEL_LIST = "task_label.list" on "task_label";
     TASK_COUNT = "task.count" on "task";
+    CHECKLIST_LIST = "checklist_item.list" on "checklist_item";
+    CHECKLIST_WRITE = "checklist_item.write" on "checklist_item";
     COMMENT_INSERT = "comment.insert" on "comment";
     COMMENT_LIST = "comment.list" on "comment";
     COMMENT_DELETE = "comment.delete" on "comment";

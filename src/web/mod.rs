@@ -10,6 +10,7 @@
 mod account;
 mod assets;
 mod bulk;
+mod checklists;
 mod extract;
 pub(crate) mod format;
 mod markdown;
@@ -64,6 +65,9 @@ pub fn router() -> Router<AppState> {
         .route("/tasks/{id}/status", post(tasks::set_status))
         .route("/tasks/{id}/move", post(tasks::move_to))
         .route("/tasks/{id}/comments", post(tasks::comment))
+        .route("/tasks/{id}/checklist", post(checklists::add))
+        .route("/tasks/{id}/checklist/{item_id}/toggle", post(checklists::toggle))
+        .route("/tasks/{id}/checklist/{item_id}/delete", post(checklists::delete))
         .route("/tasks/{id}/delete", post(tasks::delete))
         .route("/my-tasks", get(tasks::mine))
         .route("/account", get(account::show))

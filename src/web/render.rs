@@ -169,6 +169,7 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "token_revoked" => "Token revoked.",
         "notifications_saved" => "Notification settings saved.",
         "webhook_added" => "Webhook added.",
+        "checklist_saved" => "Checklist saved.",
         "bulk_updated" => "The selected tasks were changed.",
         "bulk_deleted" => "The selected tasks were deleted.",
         "webhook_deleted" => "Webhook deleted.",

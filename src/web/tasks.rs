@@ -84,7 +84,21 @@ fn card(t: &TaskView, tz: Tz, now: i64, lookup: Option<&Lookup>) -> Value {
         "assignee": t.assignee_id.and_then(|a| lookup.and_then(|l| l.member(a))),
         "labels": lookup.map(|l| l.label_views(&t.labels)).unwrap_or_default(),
         "version": t.version,
+        "checklist": Value::Null,
     })
+}
+
+/// Adds checklist progress ("2/5") to cards, with one query for all of them.
+async fn with_progress(state: &AppState, cards: &mut [Value]) -> Result<(), WebError> {
+    let ids: Vec<i64> = cards.iter().filter_map(|c| c["id"].as_i64()).collect();
+    let mut c = state.db.conn().await?;
+    let progress = repo::checklists::progress(&state.db, &mut c, &ids).await?;
+    for card in cards.iter_mut() {
+        if let Some((_, done, total)) = progress.iter().find(|(id, _, _)| Some(*id) == card["id"].as_i64()) {
+            card["checklist"] = json!(format!("{done}/{total}"));
+        }
+    }
+    Ok(())
 }
 
 fn error_messages(errs: &[FieldError]) -> Vec<String> {
@@ -153,7 +167,8 @@ pub async fn list_view(
         Err(errors) => (vec![], None, errors),
     };
     let now = now_millis();
-    let tasks: Vec<Value> = items.iter().map(|t| card(t, tz, now, Some(&lookup))).collect();
+    let mut tasks: Vec<Value> = items.iter().map(|t| card(t, tz, now, Some(&lookup))).collect();
+    with_progress(&state, &mut tasks).await?;
     let has = |k: &str, v: &str| pairs.iter().any(|(pk, pv)| pk == k && pv.split(',').any(|x| x.trim() == v));
     let one = |k: &str| pairs.iter().rev().find(|(pk, _)| pk == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let statuses: Vec<Value> = TaskStatus::ALL
@@ -249,7 +264,8 @@ pub async fn board(State(state): State<AppState>, user: WebUser, WebPath(id): We
         ];
         let (items, next) =
             listing(&state, &user, id, pairs).await?.map_err(|e| AppError::Internal(anyhow::anyhow!("{e:?}")))?;
-        let cards: Vec<Value> = items.iter().map(|t| card(t, tz, now, Some(&lookup))).collect();
+        let mut cards: Vec<Value> = items.iter().map(|t| card(t, tz, now, Some(&lookup))).collect();
+        with_progress(&state, &mut cards).await?;
         columns.push(json!({
             "status": s.as_str(),
             "label": status_label(s),
@@ -345,6 +361,7 @@ async fn task_page(
     let task_labels: Vec<i64> = repo::tasks::label_ids(db, &mut c, &[id]).await?.into_iter().map(|(_, l)| l).collect();
     let comments = repo::comments::list(db, &mut c, id).await?;
     let activity = repo::activity::list(db, &mut c, id).await?;
+    let checklist = repo::checklists::list(db, &mut c, id).await?;
     drop(c);
     let lookup = Lookup::load(state, row.project_id).await?;
     let tz = user.tz();
@@ -411,7 +428,7 @@ async fn task_page(
                         .and_then(|i| i.parse::<i64>().ok())
                         .map(|i| lookup.member(i).map(str::to_owned).unwrap_or_else(|| format!("user {i}"))),
                     "labels" => label_names(v),
-                    "title" | "created" => v.clone(),
+                    "title" | "created" | "checklist" => v.clone(),
                     _ => None,
                 }
             };
@@ -424,6 +441,7 @@ async fn task_page(
                 "due_at" => "changed the due date",
                 "assignee_id" => "changed the assignee",
                 "labels" => "changed the labels",
+                "checklist" => "changed the checklist",
                 "position" => "moved the task",
                 _ => "changed the task",
             };
@@ -472,6 +490,9 @@ async fn task_page(
         "can_edit": can_edit,
         "errors": errors,
         "comments": comments,
+        "checklist": checklist.iter().map(|i| json!({"id": i.id, "text": i.text, "done": i.done == 1})).collect::<Vec<_>>(),
+        "checklist_done": checklist.iter().filter(|i| i.done == 1).count(),
+        "checklist_total": checklist.len(),
         "activity": activity,
     });
     Ok(page(&user.ctx, status, Nav::Projects, "task", &row.title, data))

@@ -72,6 +72,12 @@ impl World {
         create_label(&self.app, &self.owner, self.pid, &format!("label {}", self.next())).await
     }
 
+    async fn fresh_item(&self) -> (i64, i64) {
+        let t = self.fresh_task().await;
+        let path = format!("/api/v1/tasks/{t}/checklist");
+        (t, self.owner_call(Method::POST, &path, Some(json!({"text": "item"}))).await["id"].as_i64().unwrap())
+    }
+
     async fn fresh_webhook(&self) -> i64 {
         self.owner_call(Method::POST, &format!("/api/v1/projects/{}/webhooks", self.pid), Some(hook())).await["id"]
             .as_i64()
@@ -133,6 +139,10 @@ enum Row {
     ListComments,
     DeleteComment,
     ListActivity,
+    AddChecklistItem,
+    ListChecklist,
+    UpdateChecklistItem,
+    DeleteChecklistItem,
     BulkEdit,
     CreateWebhook,
     ListWebhooks,
@@ -163,10 +173,10 @@ fn expected(row: Row) -> [u16; 9] {
         CreateToken | CreateProject => everyone_writes(201),
         RevokeToken =>                   [204,  404,   404,   404,     403, 401,    401,     404,  401],
         AdminListUsers | AdminUpdateUser => admin_only,
-        GetProject | ListMembers | ListLabels | ListProjectTasks | GetTask | ListComments | ListActivity => member_reads,
-        UpdateProject | UpdateLabel | UpdateTask | MoveTask | BulkEdit => editor_writes(OK),
-        DeleteLabel | DeleteTask => editor_writes(204),
-        CreateLabel | CreateTask | AddComment => editor_writes(201),
+        GetProject | ListMembers | ListLabels | ListProjectTasks | GetTask | ListComments | ListActivity | ListChecklist => member_reads,
+        UpdateProject | UpdateLabel | UpdateTask | MoveTask | BulkEdit | UpdateChecklistItem => editor_writes(OK),
+        DeleteLabel | DeleteTask | DeleteChecklistItem => editor_writes(204),
+        CreateLabel | CreateTask | AddComment | AddChecklistItem => editor_writes(201),
         ArchiveProject | UpdateMember => owner_writes(OK),
         DeleteProject | RemoveMember => owner_writes(204),
         AddMember => owner_writes(201),
@@ -180,7 +190,7 @@ fn expected(row: Row) -> [u16; 9] {
     }
 }
 
-const ROWS: [Row; 44] = {
+const ROWS: [Row; 48] = {
     use Row::*;
     [
         GetMe,
@@ -219,6 +229,10 @@ const ROWS: [Row; 44] = {
         ListComments,
         DeleteComment,
         ListActivity,
+        AddChecklistItem,
+        ListChecklist,
+        UpdateChecklistItem,
+        DeleteChecklistItem,
         BulkEdit,
         CreateWebhook,
         ListWebhooks,
@@ -322,6 +336,18 @@ async fn request(w: &World, row: Row, actor: Actor) -> (Method, String, Option<V
             (M::DELETE, format!("/api/v1/tasks/{t}/comments/{}", c["id"]), None)
         }
         ListActivity => (M::GET, format!("/api/v1/tasks/{}/activity", w.fresh_task().await), None),
+        AddChecklistItem => {
+            (M::POST, format!("/api/v1/tasks/{}/checklist", w.fresh_task().await), Some(json!({"text": "item"})))
+        }
+        ListChecklist => (M::GET, format!("/api/v1/tasks/{}/checklist", w.fresh_task().await), None),
+        UpdateChecklistItem => {
+            let (t, i) = w.fresh_item().await;
+            (M::PATCH, format!("/api/v1/tasks/{t}/checklist/{i}"), Some(json!({"done": true})))
+        }
+        DeleteChecklistItem => {
+            let (t, i) = w.fresh_item().await;
+            (M::DELETE, format!("/api/v1/tasks/{t}/checklist/{i}"), None)
+        }
         BulkEdit => {
             let ids = [w.fresh_task().await, w.fresh_task().await];
             (M::POST, format!("{p}/tasks/bulk"), Some(json!({"task_ids": ids, "set": {"priority": "high"}})))

@@ -12,6 +12,7 @@ mod admin;
 mod auth;
 mod bad_input;
 mod bulk;
+mod checklists;
 mod comments;
 mod labels;
 mod listing;

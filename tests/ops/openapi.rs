@@ -526,6 +526,15 @@ both!(router_serves_exactly_the_documented_operations_and_responses_conform, |b|
     t.expect(&olive, Method::POST, "/api/v1/tasks/{id}/move", &[tid], Some(json!({"status": "done"})), 200).await;
     t.expect(&olive, Method::POST, "/api/v1/tasks/{id}/move", &[tid], Some(json!({"after_id": tid})), 422).await;
     t.expect(&olive, Method::GET, "/api/v1/tasks/{id}/activity", &[tid], None, 200).await;
+    let item = t
+        .expect(&olive, Method::POST, "/api/v1/tasks/{id}/checklist", &[tid], Some(json!({"text": "Check"})), 201)
+        .await;
+    let iid = item["id"].as_i64().unwrap();
+    t.expect(&olive, Method::POST, "/api/v1/tasks/{id}/checklist", &[tid], Some(json!({"text": ""})), 422).await;
+    t.expect(&olive, Method::GET, "/api/v1/tasks/{id}/checklist", &[tid], None, 200).await;
+    let tick = json!({"done": true});
+    t.expect(&olive, Method::PATCH, "/api/v1/tasks/{id}/checklist/{item_id}", &[tid, iid], Some(tick), 200).await;
+    t.expect(&olive, Method::DELETE, "/api/v1/tasks/{id}/checklist/{item_id}", &[tid, iid], None, 204).await;
     let bulk = json!({"task_ids": [tid], "set": {"priority": "low"}});
     t.expect(&olive, Method::POST, "/api/v1/projects/{id}/tasks/bulk", &[pid], Some(bulk), 200).await;
     let bulk = json!({"task_ids": [], "delete": true});

@@ -166,3 +166,41 @@ both!(filters_search_sort_and_pages_live_in_the_url, |b| async move {
     let page = br.get(&format!("/projects/{pid}?due_before=2999-01-01")).await;
     assert!(page.body.contains("No task matches these filters."), "no task has a due date");
 });
+
+both!(checklist_on_the_task_page_and_progress_in_the_list, |b| async move {
+    let app = TestApp::spawn(b).await;
+    let mut br = Browser::new(&app);
+    br.sign_up("chad").await;
+    let pid = br.project("Trip").await;
+    let tid = br.task(pid, "Pack bags").await;
+    let page = br.get(&format!("/tasks/{tid}")).await;
+    assert!(page.body.contains("No checklist items."));
+    for text in ["Passport", "Tickets"] {
+        br.post(&format!("/tasks/{tid}/checklist"), &[("text", text)])
+            .await
+            .redirects_to(&format!("/tasks/{tid}#checklist"));
+        br.get(&format!("/tasks/{tid}")).await;
+    }
+    let item: i64 = sqlx::query_scalar("select id from checklist_item where text = 'Passport'")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    br.post(&format!("/tasks/{tid}/checklist/{item}/toggle"), &[])
+        .await
+        .redirects_to(&format!("/tasks/{tid}#checklist"));
+    let page = br.get(&format!("/tasks/{tid}")).await;
+    assert!(page.body.contains("<span class=\"muted\">1/2</span>"), "{}", page.excerpt());
+    assert!(page.body.contains("<span class=\"is-done\">Passport</span>"));
+    assert!(page.body.contains("changed the checklist"));
+    let list = br.get(&format!("/projects/{pid}")).await;
+    assert!(list.body.contains("title=\"Checklist items done\">1/2</span>"));
+    let board = br.get(&format!("/projects/{pid}/board")).await;
+    assert!(board.body.contains("title=\"Checklist items done\">1/2</span>"));
+    let res = br.post(&format!("/tasks/{tid}/checklist"), &[("text", "")]).await;
+    assert_eq!(res.status, 422);
+    br.get(&format!("/tasks/{tid}")).await;
+    br.post(&format!("/tasks/{tid}/checklist/{item}/delete"), &[])
+        .await
+        .redirects_to(&format!("/tasks/{tid}#checklist"));
+    assert_eq!(app.count("checklist_item").await, 1);
+});
