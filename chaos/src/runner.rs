@@ -20,7 +20,7 @@ use crate::measures;
 /// Seconds of load before the hypothesis is first checked (PromQL windows need data).
 const WARMUP: f64 = 6.0;
 /// Seconds of load after the rollback before the hypothesis is checked again.
-const SETTLE: f64 = 20.0;
+const SETTLE: f64 = 25.0;
 
 pub struct Lab {
     cfg: LabConfig,
@@ -332,8 +332,8 @@ async fn finish(
     journal.ledger = crate::journal::LedgerCheck::new(&rec.ledger, found.as_ref().map_err(|e| format!("{e:#}")));
     journal.samples = rec.samples;
     journal.acks = rec.ledger;
-    journal.measures = e.pass.iter().map(|c| measures::evaluate(c, journal)).collect();
     journal.ended_at = now();
+    journal.measures = e.pass.iter().map(|c| measures::evaluate(c, journal)).collect();
     journal.status = if interrupted || journal.aborted.is_some() {
         Status::Aborted
     } else if journal.deviated || journal.measures.iter().any(|m| !m.passed) || journal.activities.iter().any(|a| !a.ok)

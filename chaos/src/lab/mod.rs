@@ -146,9 +146,9 @@ pub async fn up(cfg: LabConfig) -> anyhow::Result<()> {
         cmd.args(["lab", "supervise", "--dir"]).arg(&cfg.dir).stdout(log.try_clone()?).stderr(log);
         // Its own process group: Ctrl-C in this terminal reaches `up`, which cleans up.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let child = cmd.spawn().context("starting the supervisor")?;
+        let mut child = cmd.spawn().context("starting the supervisor")?;
         std::fs::write(cfg.dir.join("supervisor.pid"), child.id().to_string())?;
-        wait_healthy(&cfg, Duration::from_secs(240)).await
+        wait_healthy(&cfg, &mut child, Duration::from_secs(240)).await
     };
     let outcome = tokio::select! {
         r = result => r,
@@ -169,7 +169,7 @@ pub async fn up(cfg: LabConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_healthy(cfg: &LabConfig, timeout: Duration) -> anyhow::Result<()> {
+async fn wait_healthy(cfg: &LabConfig, supervisor: &mut std::process::Child, timeout: Duration) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + timeout;
     let c = reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?;
     loop {
@@ -198,10 +198,8 @@ async fn wait_healthy(cfg: &LabConfig, timeout: Duration) -> anyhow::Result<()> 
         if tokio::time::Instant::now() > deadline {
             bail!("the lab did not become healthy within {timeout:?}");
         }
-        if let Ok(pid) = std::fs::read_to_string(cfg.dir.join("supervisor.pid")) {
-            if !Path::new(&format!("/proc/{}", pid.trim())).exists() {
-                bail!("the supervisor exited");
-            }
+        if let Ok(Some(status)) = supervisor.try_wait() {
+            bail!("the supervisor exited ({status})");
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -266,6 +264,14 @@ pub async fn down(dir: &Path) -> anyhow::Result<()> {
     net::down(ip_forward.as_deref().map(str::trim));
     replica::remove_cgroup_roots();
     if dir.join("lab.json").exists() {
+        // The logs stay for a post-mortem; the data directories go.
+        let logs = dir.with_file_name(format!("{}-logs", dir.file_name().unwrap_or_default().to_string_lossy()));
+        let _ = std::fs::create_dir_all(&logs);
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "log")) {
+                let _ = std::fs::copy(e.path(), logs.join(e.file_name()));
+            }
+        }
         let _ = std::fs::remove_dir_all(dir);
     }
     println!("lab down: processes, namespaces, links, iptables rules, cgroups and {} removed", dir.display());

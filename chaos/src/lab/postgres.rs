@@ -30,7 +30,9 @@ pub fn data_dir(lab: &Path, zone: &str) -> PathBuf {
 }
 
 fn chown_postgres(path: &Path) -> anyhow::Result<()> {
-    net::run(&["chown", "-R", "postgres:postgres", &path.to_string_lossy()]).map(|_| ())
+    net::run(&["chown", "-R", "postgres:postgres", &path.to_string_lossy()])?;
+    // PostgreSQL refuses a data directory others can read.
+    net::run(&["chmod", "700", &path.to_string_lossy()]).map(|_| ())
 }
 
 /// psql as postgres against the server in `zone` (over TCP; trust inside the lab).
@@ -116,13 +118,17 @@ fn append(path: &Path, text: &str) -> anyhow::Result<()> {
 /// Starts the server of `zone` inside the zone's namespace; the child is the postmaster.
 pub fn start(lab: &Path, zone: &str) -> anyhow::Result<Child> {
     let dir = data_dir(lab, zone);
+    // Sockets outside the data directory, or a base backup copies the lock file.
+    let sock = lab.join(format!("sock-{zone}"));
+    std::fs::create_dir_all(&sock)?;
+    chown_postgres(&sock)?;
     let log = std::fs::File::create(lab.join(format!("pg-{zone}.log")))?;
     let child = Command::new("ip")
         .args(["netns", "exec", &net::netns(zone), "runuser", "-u", "postgres", "--"])
         .arg(format!("{BIN}/postgres"))
         .args(["-D", &dir.to_string_lossy()])
         .args(["-c", &format!("listen_addresses={}", net::ns_addr(zone))])
-        .args(["-c", &format!("unix_socket_directories={}", dir.to_string_lossy())])
+        .args(["-c", &format!("unix_socket_directories={}", sock.to_string_lossy())])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
