@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check of task-manager: formatting, lints, the Rust test suites against
 # SQLite and a real PostgreSQL, the monitoring bundle against a real Prometheus and
-# Alertmanager, and the deployment checks. Installs or starts what is missing
+# Alertmanager, the deployment checks, and the short chaos profile in the lab. Installs or starts what is missing
 # (idempotently), so it passes on a fresh machine. Ends with "N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +58,7 @@ suite cargo-test cargo test --workspace --locked --no-fail-fast
 export TM_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/task-manager"
 suite monitoring bash tests/monitoring/run.sh
 suite deploy bash tests/deploy/run.sh
+suite chaos bash tests/chaos/run.sh
 
 drop_test_databases
 echo

@@ -1,0 +1,240 @@
+//! The figures a drill is judged by, computed from the journal: the client's samples
+//! and ledger, the lab's failovers, autoscaler decisions, load-balancer events and the
+//! alerts Alertmanager delivered.
+
+use std::collections::HashSet;
+
+use anyhow::bail;
+
+use crate::experiment::{Action, Criterion, Measure};
+use crate::journal::{Journal, MeasureResult};
+use crate::load::{self, Sample};
+
+/// Server-side 5xx ratio of the API over 10 s, summed over every replica.
+pub const PROM_ERROR_RATIO: &str = "(sum(rate(http_server_requests_total{job=\"task-manager\",http_route=~\"/api/v1/.*\",http_response_status_code=~\"5..\"}[10s])) or vector(0)) / clamp_min(sum(rate(http_server_requests_total{job=\"task-manager\",http_route=~\"/api/v1/.*\"}[10s])), 1e-9)";
+
+/// Ids of the drill project's tasks in the database (psql, over the lab's network).
+pub async fn task_ids_in_database(url: &str, project_id: i64) -> anyhow::Result<HashSet<i64>> {
+    let out = tokio::process::Command::new("psql")
+        .args(["-X", "-At", url, "-c", &format!("select id from task where project_id = {project_id}")])
+        .env("PGCONNECT_TIMEOUT", "5")
+        .output()
+        .await?;
+    if !out.status.success() {
+        bail!("psql: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect())
+}
+
+fn method_window(j: &Journal) -> (f64, f64) {
+    (j.load_started_at, j.method_ended_at.unwrap_or(j.ended_at))
+}
+
+fn samples_in(j: &Journal) -> Vec<&Sample> {
+    let (a, b) = method_window(j);
+    j.samples.iter().filter(|s| s.sent_at >= a && s.sent_at <= b).collect()
+}
+
+/// When the first activity of this kind started (the fault's time).
+fn first_action(j: &Journal, pred: impl Fn(&str) -> bool) -> Option<f64> {
+    j.activities.iter().filter(|a| a.kind == "action" && a.ok && pred(&a.name)).map(|a| a.start).reduce(f64::min)
+}
+
+fn scale_down_window(j: &Journal) -> f64 {
+    300.0 * j.time_scale.unwrap_or(1.0)
+}
+
+pub fn evaluate(c: &Criterion, j: &Journal) -> MeasureResult {
+    let (value, detail) = measure(c, j);
+    let passed = value.is_some_and(|v| c.min.is_none_or(|m| v >= m) && c.max.is_none_or(|m| v <= m));
+    MeasureResult { measure: c.measure, value, min: c.min, max: c.max, passed, detail }
+}
+
+fn measure(c: &Criterion, j: &Journal) -> (Option<f64>, String) {
+    match c.measure {
+        Measure::LostWrites => match &j.ledger.error {
+            Some(e) => (None, format!("the database could not be read: {e}")),
+            None => (
+                Some(j.ledger.lost.len() as f64),
+                format!("{} acknowledged writes, {} found in the database", j.ledger.acknowledged, j.ledger.found),
+            ),
+        },
+        Measure::Availability => {
+            let s = samples_in(j);
+            let ok = s.iter().filter(|s| s.ok()).count();
+            if s.is_empty() {
+                return (None, "no requests".into());
+            }
+            let retried = s.iter().filter(|s| s.attempts > 1).count();
+            (
+                Some(ok as f64 / s.len() as f64),
+                format!(
+                    "{ok} of {} requests succeeded ({} failed; {retried} needed a client retry)",
+                    s.len(),
+                    s.len() - ok
+                ),
+            )
+        }
+        Measure::P99LatencyMs => {
+            let s = samples_in(j);
+            (load::percentile(&s, 0.99), format!("client-side, over {} requests", s.len()))
+        }
+        Measure::WriteRecoverySeconds => {
+            let Some(killed) = first_action(j, |n| n == "kill-db-primary") else {
+                return (None, "the primary was not killed".into());
+            };
+            let failover = j
+                .lab_before_rollback
+                .as_ref()
+                .and_then(|s| s.failovers.iter().find(|f| f.lost_at >= killed - 1.0).cloned());
+            let first = j.acks.iter().filter(|a| a.sent_at >= killed).map(|a| a.acked_at).reduce(f64::min);
+            match first {
+                Some(t) => (
+                    Some(t - killed),
+                    match failover {
+                        Some(f) => format!(
+                            "standby in zone {} promoted {:.1} s after the kill; first acknowledged write {:.1} s after",
+                            f.to_zone,
+                            f.promoted_at - killed,
+                            t - killed
+                        ),
+                        None => "no failover recorded".into(),
+                    },
+                ),
+                None => (None, "no write was acknowledged after the primary died".into()),
+            }
+        }
+        Measure::AlertDelaySeconds => {
+            let name = c.alert.clone().unwrap_or_default();
+            let Some(fault) = first_action(j, |_| true) else { return (None, "no fault".into()) };
+            let alerts = j.lab_before_rollback.as_ref().map(|s| s.alerts.clone()).unwrap_or_default();
+            match alerts
+                .iter()
+                .filter(|a| a.alertname == name && a.status == "firing" && a.at >= fault)
+                .map(|a| a.at)
+                .reduce(f64::min)
+            {
+                Some(t) => (
+                    Some(t - fault),
+                    format!("{name} delivered by Alertmanager {:.0} s after the first fault", t - fault),
+                ),
+                None => (None, format!("{name} never reached Alertmanager during the drill")),
+            }
+        }
+        Measure::EjectionSeconds => {
+            let Some(fault) = first_action(j, |n| n == "partition-zone" || n == "kill-zone") else {
+                return (None, "no zone fault".into());
+            };
+            let zone = j.experiment.as_ref().and_then(|e| {
+                e.method.iter().find_map(|s| match &s.action {
+                    Action::PartitionZone { zone } | Action::KillZone { zone } => Some(zone.clone()),
+                    _ => None,
+                })
+            });
+            let Some(status) = &j.lab_before_rollback else { return (None, "no lab status".into()) };
+            // The zone's servers as they were when the fault came: every one must be out.
+            let servers: HashSet<String> = status
+                .lb_events
+                .iter()
+                .filter(|e| e.at < fault && e.status == "added" && Some(&e.zone) == zone.as_ref())
+                .map(|e| e.server.clone())
+                .filter(|name| {
+                    // still a member when the fault came
+                    !status.lb_events.iter().any(|e| &e.server == name && e.at < fault && e.status == "removed")
+                })
+                .collect();
+            let mut worst: f64 = 0.0;
+            for s in &servers {
+                let out = status
+                    .lb_events
+                    .iter()
+                    .filter(|e| {
+                        &e.server == s && e.at >= fault && (e.status.starts_with("DOWN") || e.status == "removed")
+                    })
+                    .map(|e| e.at)
+                    .reduce(f64::min);
+                match out {
+                    Some(t) => worst = worst.max(t - fault),
+                    None => return (None, format!("{s} was never taken out of the load balancer")),
+                }
+            }
+            (Some(worst), format!("{} server(s) of the zone out of HAProxy after {worst:.1} s", servers.len()))
+        }
+        Measure::ReachedComputedReplicas => {
+            let start = j.method_started_at.unwrap_or(0.0);
+            let end = j.method_ended_at.unwrap_or(j.ended_at);
+            let decisions: Vec<_> = j
+                .lab_before_rollback
+                .iter()
+                .flat_map(|s| s.decisions.iter())
+                .filter(|d| d.at >= start && d.at <= end)
+                .collect();
+            let initial = decisions.first().map(|d| d.current).unwrap_or(0);
+            let computed = decisions.iter().map(|d| d.desired).max().unwrap_or(0);
+            let reached = j.series.iter().filter(|p| p.t >= start).map(|p| p.ready).max().unwrap_or(0);
+            let ok = computed > initial && reached >= computed;
+            (
+                Some(if ok { 1.0 } else { 0.0 }),
+                format!(
+                    "the HPA algorithm computed {computed} replicas (from {initial}); {reached} were ready at most"
+                ),
+            )
+        }
+        Measure::MaxReplicasWhileUnready => {
+            let start = j.method_started_at.unwrap_or(0.0);
+            let d: Vec<_> = j
+                .lab_before_rollback
+                .iter()
+                .flat_map(|s| s.decisions.iter())
+                .filter(|d| d.at >= start && d.unready > 0)
+                .collect();
+            let max = d.iter().map(|d| d.desired).max();
+            (
+                max.map(f64::from).or(Some(0.0)),
+                format!("{} decisions were taken with unready replicas; the highest count they asked for", d.len()),
+            )
+        }
+        Measure::EarlyScaleDowns => {
+            let drop = j
+                .activities
+                .iter()
+                .filter(|a| {
+                    a.ok && ((a.kind == "revert" && a.name == "stress-cpu")
+                        || (a.kind == "action" && a.name == "set-load"))
+                })
+                .map(|a| a.start)
+                .reduce(f64::max);
+            let Some(drop) = drop else { return (None, "the load never dropped".into()) };
+            let w = scale_down_window(j);
+            let start = j.method_started_at.unwrap_or(0.0);
+            let downs: Vec<_> = j
+                .lab_before_rollback
+                .iter()
+                .flat_map(|s| s.decisions.iter())
+                .filter(|d| d.at >= start && d.desired < d.current)
+                .collect();
+            let early = downs.iter().filter(|d| d.at < drop + w).count();
+            let first = downs
+                .first()
+                .map(|d| format!("; first scale-down {:.1} s after the drop", d.at - drop))
+                .unwrap_or_default();
+            (Some(early as f64), format!("scale-down window {w:.0} s{first}"))
+        }
+        Measure::DirectionChangesPerWindow => {
+            let w = scale_down_window(j);
+            let start = j.method_started_at.unwrap_or(0.0);
+            let changes: Vec<(f64, i32)> = j
+                .lab_before_rollback
+                .iter()
+                .flat_map(|s| s.decisions.iter())
+                .filter(|d| d.at >= start && d.desired != d.current)
+                .map(|d| (d.at, if d.desired > d.current { 1 } else { -1 }))
+                .collect();
+            let flips: Vec<f64> = changes.windows(2).filter(|p| p[0].1 != p[1].1).map(|p| p[1].0).collect();
+            let max = flips.iter().map(|&t| flips.iter().filter(|&&u| u >= t && u < t + w).count()).max().unwrap_or(0);
+            (Some(max as f64), format!("{} scaling changes, {} direction changes", changes.len(), flips.len()))
+        }
+        Measure::ReplicasReplaced => (Some(j.replaced as f64), "replicas replaced by the rollout".into()),
+        Measure::RemindersLost => (None, "needs the e-mail notifications feature".into()),
+    }
+}
