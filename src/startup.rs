@@ -7,7 +7,10 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use tokio::net::TcpListener;
 
-use crate::{api, config::Config, db::Db, jobs, lifecycle::Lifecycle, state::AppState, telemetry::metrics::Metrics};
+use crate::{
+    api, auth::TokenCache, config::Config, db::Db, jobs, lifecycle::Lifecycle, state::AppState,
+    telemetry::metrics::Metrics,
+};
 
 pub struct Application {
     listener: TcpListener,
@@ -19,7 +22,9 @@ pub struct Application {
 pub async fn open_state(config: Config, metrics: Arc<Metrics>) -> anyhow::Result<AppState> {
     let db = Db::connect(&config, metrics.clone()).await?;
     db.migrate().await?;
-    Ok(AppState { config: Arc::new(config), db, metrics, lifecycle: Lifecycle::default() })
+    let tokens = Arc::new(TokenCache::new(config.token_cache_ttl));
+    let capacity = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_requests.max(1)));
+    Ok(AppState { config: Arc::new(config), db, metrics, lifecycle: Lifecycle::default(), tokens, capacity })
 }
 
 impl Application {

@@ -64,10 +64,6 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
         })
 }
 
-async fn load_labels(db: &Db, c: &mut Connection, task_id: i64) -> Result<Vec<i64>, sqlx::Error> {
-    Ok(repo::tasks::label_ids(db, c, &[task_id]).await?.into_iter().map(|(_, l)| l).collect())
-}
-
 /// Checks that the assignee is a member and the labels belong to the project.
 async fn check_references(
     db: &Db,
@@ -138,10 +134,8 @@ pub async fn create_task(
 pub async fn get_task(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<Response> {
     let db = &state.db;
     let mut c = db.conn().await?;
-    let (row, _) =
-        repo::tasks::get_for_member(db, &mut c, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
-    let labels = load_labels(db, &mut c, id).await?;
-    Ok(task_response(StatusCode::OK, TaskView::new(&row, labels)))
+    let t = repo::tasks::get_with_labels(db, &mut c, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
+    Ok(task_response(StatusCode::OK, TaskView::new(&t.task, t.labels)))
 }
 
 /// Loads a task for writing: the caller must be an editor, and `If-Match` (when
@@ -152,13 +146,19 @@ async fn load_for_write(
     id: i64,
     principal: &Principal,
     expected: Option<i64>,
-) -> AppResult<repo::tasks::TaskRow> {
-    let (row, role) = repo::tasks::get_for_member(db, c, id, principal.id(), true).await?.ok_or(AppError::NotFound)?;
-    access::require_editor(Role::parse(&role).unwrap_or(Role::Viewer))?;
-    if expected.is_some_and(|v| v != row.version) {
+) -> AppResult<repo::tasks::MemberTask> {
+    let t = repo::tasks::get_with_labels(db, c, id, principal.id(), true).await?.ok_or(AppError::NotFound)?;
+    access::require_editor(Role::parse(&t.role).unwrap_or(Role::Viewer))?;
+    if expected.is_some_and(|v| v != t.task.version) {
         return Err(AppError::PreconditionFailed);
     }
-    Ok(row)
+    Ok(t)
+}
+
+/// The task as it is now, within the caller's transaction, as the answer to a write.
+async fn reread(db: &Db, c: &mut Connection, id: i64, principal: &Principal) -> AppResult<Response> {
+    let t = repo::tasks::get_with_labels(db, c, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
+    Ok(task_response(StatusCode::OK, TaskView::new(&t.task, t.labels)))
 }
 
 /// Writes the new fields and their activity; 412 if the version moved meanwhile.
@@ -205,21 +205,19 @@ pub async fn update_task(
     let now = now_millis();
     let db = &state.db;
     let mut tx = db.begin().await?;
-    let row = load_for_write(db, &mut tx, id, &principal, expected).await?;
+    let repo::tasks::MemberTask { task: row, labels: old_labels, .. } =
+        load_for_write(db, &mut tx, id, &principal, expected).await?;
     let mut next = body.apply(&TaskFields::from(&row), now)?;
     check_references(db, &mut tx, row.project_id, body.assignee_id.flatten(), body.labels.as_deref()).await?;
     if next.status != row.status {
         let last = repo::tasks::last_position(db, &mut tx, row.project_id, &next.status, id).await?;
         next.position = Position::between(last.as_deref().and_then(Position::parse).as_ref(), None).as_str().to_owned();
     }
-    let old_labels = load_labels(db, &mut tx, id).await?;
     let label_pair = body.labels.as_deref().map(|new| (old_labels.as_slice(), new));
     save(&state, &mut tx, &principal, &row, &next, label_pair, now).await?;
-    let (row, _) =
-        repo::tasks::get_for_member(db, &mut tx, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
-    let labels = load_labels(db, &mut tx, id).await?;
+    let res = reread(db, &mut tx, id, &principal).await?;
     tx.commit().await?;
-    Ok(task_response(StatusCode::OK, TaskView::new(&row, labels)))
+    Ok(res)
 }
 
 /// Deletes a task with its comments and activity.
@@ -236,7 +234,7 @@ pub async fn delete_task(
     let expected = if_match(&headers)?;
     let db = &state.db;
     let mut tx = db.begin().await?;
-    let row = load_for_write(db, &mut tx, id, &principal, expected).await?;
+    let row = load_for_write(db, &mut tx, id, &principal, expected).await?.task;
     if !repo::tasks::delete(db, &mut tx, id, row.version).await? {
         return Err(AppError::PreconditionFailed);
     }
@@ -273,7 +271,7 @@ pub async fn move_task(
     let now = now_millis();
     let db = &state.db;
     let mut tx = db.begin().await?;
-    let row = load_for_write(db, &mut tx, id, &principal, expected).await?;
+    let row = load_for_write(db, &mut tx, id, &principal, expected).await?.task;
     let mut next = TaskFields::from(&row);
     let status = body.status.unwrap_or_else(|| TaskStatus::parse(&row.status).unwrap_or(TaskStatus::Todo));
     set_status(&mut next, status, now);
@@ -307,9 +305,7 @@ pub async fn move_task(
     .as_str()
     .to_owned();
     save(&state, &mut tx, &principal, &row, &next, None, now).await?;
-    let (row, _) =
-        repo::tasks::get_for_member(db, &mut tx, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
-    let labels = load_labels(db, &mut tx, id).await?;
+    let res = reread(db, &mut tx, id, &principal).await?;
     tx.commit().await?;
-    Ok(task_response(StatusCode::OK, TaskView::new(&row, labels)))
+    Ok(res)
 }

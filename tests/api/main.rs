@@ -17,4 +17,5 @@ mod listing;
 mod members;
 mod projects;
 mod tasks;
+mod token_cache;
 mod tokens;
