@@ -78,6 +78,11 @@ pub struct Config {
     pub login_window: Duration,
     /// Trust the left-most `X-Forwarded-For` address as the client (behind a load balancer).
     pub trust_forwarded_for: bool,
+    /// How long a replica may reuse an API token lookup. Changes made through this
+    /// replica take effect at once; changes made through another one within this
+    /// time. Zero disables the cache.
+    #[serde(with = "humantime_serde")]
+    pub token_cache_ttl: Duration,
 
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info,sqlx=warn`.
@@ -156,6 +161,7 @@ impl Default for Config {
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
             trust_forwarded_for: false,
+            token_cache_ttl: Duration::from_secs(5),
             log_format: LogFormat::Auto,
             log_level: "info".into(),
             environment: "development".into(),

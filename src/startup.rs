@@ -8,7 +8,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
 
 use crate::{
-    api, config::Config, db::Db, jobs, lifecycle::Lifecycle, notify::Notifier, state::AppState,
+    api, auth::TokenCache, config::Config, db::Db, jobs, lifecycle::Lifecycle, notify::Notifier, state::AppState,
     telemetry::metrics::Metrics,
 };
 
@@ -23,7 +23,9 @@ pub async fn open_state(config: Config, metrics: Arc<Metrics>) -> anyhow::Result
     let db = Db::connect(&config, metrics.clone()).await?;
     db.migrate().await?;
     let notifier = Arc::new(Notifier::build(&config, &db).await?);
-    Ok(AppState { config: Arc::new(config), db, metrics, lifecycle: Lifecycle::default(), notifier })
+    let tokens = Arc::new(TokenCache::new(config.token_cache_ttl));
+    let capacity = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_requests.max(1)));
+    Ok(AppState { config: Arc::new(config), db, metrics, lifecycle: Lifecycle::default(), notifier, tokens, capacity })
 }
 
 impl Application {

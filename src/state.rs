@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::{config::Config, db::Db, lifecycle::Lifecycle, notify::Notifier, telemetry::metrics::Metrics};
+use crate::{
+    auth::TokenCache, config::Config, db::Db, lifecycle::Lifecycle, notify::Notifier, telemetry::metrics::Metrics,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -11,4 +13,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub lifecycle: Lifecycle,
     pub notifier: Arc<Notifier>,
+    /// API tokens recently resolved; every change to an account or its tokens must
+    /// call `forget_user` after committing.
+    pub tokens: Arc<TokenCache>,
+    /// One permit per request being served (`max_concurrent_requests`); a request that
+    /// finds none left is shed with 503.
+    pub capacity: Arc<tokio::sync::Semaphore>,
 }

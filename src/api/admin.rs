@@ -40,7 +40,8 @@ pub struct UpdateUser {
 }
 
 /// Disables, enables or changes the admin flag of an account. A disabled account's
-/// sessions and tokens stop working at once.
+/// sessions stop working at once, its API tokens at once on the replica that serves
+/// this request and within `token_cache_ttl` (default 5 s) on the others.
 #[utoipa::path(patch, path = "/admin/users/{id}", tag = "admin", params(("id" = i64, Path)), request_body = UpdateUser,
     security(("session" = []), ("token" = [])), responses((status = 200, body = UserView), WriteErrors))]
 pub async fn update_user(
@@ -61,5 +62,6 @@ pub async fn update_user(
     }
     let user = repo::users::by_id(db, &mut tx, id).await?.ok_or(AppError::NotFound)?;
     tx.commit().await?;
+    state.tokens.forget_user(id);
     Ok(axum::Json(UserView::from(&user)))
 }

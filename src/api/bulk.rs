@@ -17,7 +17,6 @@ use super::{
 };
 use crate::{
     auth::Principal,
-    db::repo,
     domain::{now_millis, Priority, TaskStatus},
     error::{AppError, AppResult},
     extract::{ApiJson, Path},
@@ -124,7 +123,7 @@ pub async fn bulk_edit(
     let mut unknown = Vec::new();
     for id in &ids {
         match load_for_write(db, &mut tx, *id, &principal, None).await {
-            Ok(row) if row.project_id == project_id => rows.push(row),
+            Ok(t) if t.task.project_id == project_id => rows.push(t),
             Ok(_) | Err(AppError::NotFound) => unknown.push(id.to_string()),
             Err(e) => return Err(e),
         }
@@ -138,7 +137,8 @@ pub async fn bulk_edit(
     }
     let now = now_millis();
     let mut result = BulkResult { updated: Vec::new(), deleted: Vec::new() };
-    for row in &rows {
+    for current in &rows {
+        let row = &current.task;
         match &body.set {
             None => {
                 remove(db, &mut tx, row).await?;
@@ -149,13 +149,12 @@ pub async fn bulk_edit(
                     (Some(l), _, _) => Some(l.clone()),
                     (None, None, None) => None,
                     (None, add, rm) => {
-                        let mut current: Vec<i64> =
-                            repo::tasks::label_ids(db, &mut tx, &[row.id]).await?.into_iter().map(|(_, l)| l).collect();
-                        current.extend(add.iter().flatten().copied());
-                        current.retain(|l| !rm.iter().flatten().any(|r| r == l));
-                        current.sort_unstable();
-                        current.dedup();
-                        Some(current)
+                        let mut labels = current.labels.clone();
+                        labels.extend(add.iter().flatten().copied());
+                        labels.retain(|l| !rm.iter().flatten().any(|r| r == l));
+                        labels.sort_unstable();
+                        labels.dedup();
+                        Some(labels)
                     }
                 };
                 let update = UpdateTask {
@@ -166,7 +165,7 @@ pub async fn bulk_edit(
                     labels,
                     ..UpdateTask::default()
                 };
-                result.updated.push(apply_update(&state, &mut tx, &principal, row, &update, now).await?);
+                result.updated.push(apply_update(&state, &mut tx, &principal, current, &update, now).await?);
             }
         }
     }

@@ -73,6 +73,7 @@ pub async fn update_me(
     .await?;
     let user = repo::users::by_id(db, &mut tx, principal.id()).await?.ok_or(AppError::NotFound)?;
     tx.commit().await?;
+    state.tokens.forget_user(principal.id());
     Ok(axum::Json(UserView::from(&user)))
 }
 
@@ -106,6 +107,7 @@ pub async fn change_password(
     };
     repo::sessions::delete_for_user(db, &mut tx, principal.id(), keep).await?;
     tx.commit().await?;
+    state.tokens.forget_user(principal.id());
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -169,7 +171,8 @@ pub async fn list_tokens(State(state): State<AppState>, principal: Principal) ->
     Ok(axum::Json(rows.iter().map(TokenView::from).collect()))
 }
 
-/// Revokes a token at once, on every replica.
+/// Revokes a token: at once on the replica that serves this request, within the
+/// token cache's lifetime (`token_cache_ttl`, default 5 s) on the others.
 #[utoipa::path(delete, path = "/me/tokens/{id}", tag = "me", params(("id" = i64, Path)), security(("session" = []), ("token" = [])),
     responses((status = 204, description = "Revoked"), WriteErrors))]
 pub async fn revoke_token(
@@ -181,6 +184,7 @@ pub async fn revoke_token(
     let mut tx = state.db.begin().await?;
     let done = repo::tokens::revoke(&state.db, &mut tx, principal.id(), id, now_millis()).await?;
     tx.commit().await?;
+    state.tokens.forget_user(principal.id());
     if done {
         Ok(StatusCode::NO_CONTENT)
     } else {

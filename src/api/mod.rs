@@ -74,11 +74,10 @@ pub fn router(state: AppState) -> Router {
     }
     let app = app.merge(crate::web::router());
     let timeout = state.config.request_timeout;
-    let capacity = Arc::new(tokio::sync::Semaphore::new(state.config.max_concurrent_requests.max(1)));
+    let capacity = state.capacity.clone();
     app.fallback(not_found)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .layer(middleware::from_fn(move |req: Request, next: Next| request_timeout(timeout, req, next)))
-        .layer(middleware::from_fn(move |req: Request, next: Next| shed_load(capacity.clone(), req, next)))
+        .layer(middleware::from_fn(move |req: Request, next: Next| admit(capacity.clone(), timeout, req, next)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
         .layer(middleware::from_fn_with_state(state.clone(), telemetry::http::observe))
@@ -118,20 +117,19 @@ async fn not_found(req: Request) -> Response {
     }
 }
 
-/// Answers 503 at once when `max_concurrent_requests` are already being served.
-/// Health checks always pass, so an overloaded replica is not restarted for it.
-async fn shed_load(capacity: Arc<tokio::sync::Semaphore>, req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with("/healthz/") {
-        return next.run(req).await;
-    }
-    match capacity.try_acquire_owned() {
-        Ok(_permit) => next.run(req).await,
-        Err(_) => AppError::Unavailable("the server is at capacity").into_response(),
-    }
-}
-
-/// Answers 503 instead of letting a request run past the configured bound.
-async fn request_timeout(limit: Duration, req: Request, next: Next) -> Response {
+/// Answers 503 at once when `max_concurrent_requests` are already being served, and
+/// 503 instead of letting a request run past the configured bound. Health checks are
+/// never shed, so an overloaded replica is not restarted for it. (One middleware for
+/// both: each layer costs every request a little.)
+async fn admit(capacity: Arc<tokio::sync::Semaphore>, limit: Duration, req: Request, next: Next) -> Response {
+    let _permit = if req.uri().path().starts_with("/healthz/") {
+        None
+    } else {
+        match capacity.try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => return AppError::Unavailable("the server is at capacity").into_response(),
+        }
+    };
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
         Err(_) => AppError::Unavailable("the request took too long").into_response(),

@@ -138,6 +138,7 @@ fn build(q: &QueryPairs, viewer: i64, project_id: Option<i64>, now: i64) -> AppR
     if let Some(p) = project_id {
         let ph = lq.arg(Arg::Int(p));
         lq.clauses.push(format!("t.project_id = {ph}"));
+        lq.one_project = true;
     }
     let statuses = q.all("status");
     if !statuses.is_empty() {

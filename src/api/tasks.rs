@@ -67,10 +67,6 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
         })
 }
 
-async fn load_labels(db: &Db, c: &mut Connection, task_id: i64) -> Result<Vec<i64>, sqlx::Error> {
-    Ok(repo::tasks::label_ids(db, c, &[task_id]).await?.into_iter().map(|(_, l)| l).collect())
-}
-
 /// Checks that the assignee is a member and the labels belong to the project.
 async fn check_references(
     db: &Db,
@@ -147,10 +143,8 @@ pub async fn create_task(
 pub async fn get_task(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> AppResult<Response> {
     let db = &state.db;
     let mut c = db.conn().await?;
-    let (row, _) =
-        repo::tasks::get_for_member(db, &mut c, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
-    let labels = load_labels(db, &mut c, id).await?;
-    Ok(task_response(StatusCode::OK, TaskView::new(&row, labels)))
+    let t = repo::tasks::get_with_labels(db, &mut c, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
+    Ok(task_response(StatusCode::OK, TaskView::new(&t.task, t.labels)))
 }
 
 /// Loads a task for writing: the caller must be an editor, and `If-Match` (when
@@ -161,13 +155,13 @@ pub(super) async fn load_for_write(
     id: i64,
     principal: &Principal,
     expected: Option<i64>,
-) -> AppResult<repo::tasks::TaskRow> {
-    let (row, role) = repo::tasks::get_for_member(db, c, id, principal.id(), true).await?.ok_or(AppError::NotFound)?;
-    access::require_editor(Role::parse(&role).unwrap_or(Role::Viewer))?;
-    if expected.is_some_and(|v| v != row.version) {
+) -> AppResult<repo::tasks::MemberTask> {
+    let t = repo::tasks::get_with_labels(db, c, id, principal.id(), true).await?.ok_or(AppError::NotFound)?;
+    access::require_editor(Role::parse(&t.role).unwrap_or(Role::Viewer))?;
+    if expected.is_some_and(|v| v != t.task.version) {
         return Err(AppError::PreconditionFailed);
     }
-    Ok(row)
+    Ok(t)
 }
 
 /// Writes the new fields and their activity; 412 if the version moved meanwhile.
@@ -206,9 +200,9 @@ async fn reload_and_emit(
     principal: &Principal,
     before: &repo::tasks::TaskRow,
 ) -> AppResult<TaskView> {
-    let (row, _) =
-        repo::tasks::get_for_member(db, c, before.id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
-    let view = TaskView::new(&row, load_labels(db, c, row.id).await?);
+    let t = repo::tasks::get_with_labels(db, c, before.id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
+    let row = t.task;
+    let view = TaskView::new(&row, t.labels);
     webhooks::emit(db, c, row.project_id, Event::TaskUpdated, json!({"task": view})).await?;
     if before.status != TaskStatus::Done.as_str() && row.status == TaskStatus::Done.as_str() {
         webhooks::emit(db, c, row.project_id, Event::TaskCompleted, json!({"task": view})).await?;
@@ -233,8 +227,8 @@ pub async fn update_task(
     let now = now_millis();
     let db = &state.db;
     let mut tx = db.begin().await?;
-    let row = load_for_write(db, &mut tx, id, &principal, expected).await?;
-    let saved = apply_update(&state, &mut tx, &principal, &row, &body, now).await?;
+    let current = load_for_write(db, &mut tx, id, &principal, expected).await?;
+    let saved = apply_update(&state, &mut tx, &principal, &current, &body, now).await?;
     tx.commit().await?;
     Ok(task_response(StatusCode::OK, saved))
 }
@@ -246,19 +240,19 @@ pub(super) async fn apply_update(
     state: &AppState,
     c: &mut Connection,
     principal: &Principal,
-    row: &repo::tasks::TaskRow,
+    current: &repo::tasks::MemberTask,
     body: &UpdateTask,
     now: i64,
 ) -> AppResult<TaskView> {
     let db = &state.db;
+    let row = &current.task;
     let mut next = body.apply(&TaskFields::from(row), now)?;
     check_references(db, c, row.project_id, body.assignee_id.flatten(), body.labels.as_deref()).await?;
     if next.status != row.status {
         let last = repo::tasks::last_position(db, c, row.project_id, &next.status, row.id).await?;
         next.position = Position::between(last.as_deref().and_then(Position::parse).as_ref(), None).as_str().to_owned();
     }
-    let old_labels = load_labels(db, c, row.id).await?;
-    let label_pair = body.labels.as_deref().map(|new| (old_labels.as_slice(), new));
+    let label_pair = body.labels.as_deref().map(|new| (current.labels.as_slice(), new));
     save(state, c, principal, row, &next, label_pair, now).await?;
     reload_and_emit(db, c, principal, row).await
 }
@@ -277,7 +271,7 @@ pub async fn delete_task(
     let expected = if_match(&headers)?;
     let db = &state.db;
     let mut tx = db.begin().await?;
-    let row = load_for_write(db, &mut tx, id, &principal, expected).await?;
+    let row = load_for_write(db, &mut tx, id, &principal, expected).await?.task;
     remove(db, &mut tx, &row).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -322,7 +316,7 @@ pub async fn move_task(
     let now = now_millis();
     let db = &state.db;
     let mut tx = db.begin().await?;
-    let row = load_for_write(db, &mut tx, id, &principal, expected).await?;
+    let row = load_for_write(db, &mut tx, id, &principal, expected).await?.task;
     let mut next = TaskFields::from(&row);
     let status = body.status.unwrap_or_else(|| TaskStatus::parse(&row.status).unwrap_or(TaskStatus::Todo));
     set_status(&mut next, status, now);

@@ -5,5 +5,7 @@ pub mod password;
 mod principal;
 pub mod secret;
 pub mod throttle;
+mod token_cache;
 
 pub use principal::{cookie_value, Credential, Principal, SESSION_COOKIE};
+pub use token_cache::TokenCache;

@@ -1,6 +1,7 @@
 //! The `Principal` extractor: resolves the session cookie or the bearer token once per
 //! request (cached in the request's extensions) and refuses disabled accounts and
-//! revoked or expired tokens.
+//! revoked or expired tokens. Bearer tokens are looked up through the short-lived
+//! `TokenCache` (see there for when changes take effect).
 
 use axum::{
     extract::FromRequestParts,
@@ -74,19 +75,31 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Principal, AppError>
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
-    let mut c = db.conn().await?;
     let (user, credential) = if let Some(token) = bearer {
-        let (user, row) =
-            repo::users::by_token(db, &mut c, &sha256_hex(token.as_bytes())).await?.ok_or(AppError::Unauthorized)?;
+        let secret_hash = sha256_hex(token.as_bytes());
+        let (user, row) = match state.tokens.get(&secret_hash) {
+            Some(hit) => hit,
+            None => {
+                let generation = state.tokens.generation();
+                let mut c = db.conn().await?;
+                let (user, row) =
+                    repo::users::by_token(db, &mut c, &secret_hash).await?.ok_or(AppError::Unauthorized)?;
+                state.tokens.store(generation, &secret_hash, &user, &row);
+                (user, row)
+            }
+        };
+        // The same checks whether the row is fresh from the database or cached.
         if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
             return Err(AppError::Unauthorized);
         }
         if row.last_used_at.is_none_or(|t| t < now - TOUCH_EVERY_MS) {
+            state.tokens.note_use(&secret_hash, now);
             touch_later(state, row.id, now);
         }
         (user, Credential::Token { id: row.id, read_only: row.scope == "read" })
     } else if let Some(cookie) = cookie_value(&parts.headers, SESSION_COOKIE) {
         let token_hash = sha256_hex(cookie.as_bytes());
+        let mut c = db.conn().await?;
         let (user, csrf_token) =
             repo::users::by_session(db, &mut c, &token_hash, now).await?.ok_or(AppError::Unauthorized)?;
         if parts.method != Method::GET && parts.method != Method::HEAD {

@@ -67,7 +67,10 @@ impl Db {
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:");
         };
-        let base = AnyPoolOptions::new().acquire_timeout(config.db_acquire_timeout);
+        let base = AnyPoolOptions::new()
+            .acquire_timeout(config.db_acquire_timeout)
+            .test_before_acquire(false)
+            .before_acquire(test_if_idle);
         let (read, write) = match backend {
             Backend::Sqlite => {
                 let url = sqlite_url(&url)?;
@@ -237,6 +240,26 @@ fn job_lock_key(job: &str) -> i64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h as i64
+}
+
+/// How long a pooled connection may sit idle before it is tested on the way out.
+const TEST_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// sqlx would ping every connection it hands out, one more round trip per request.
+/// A connection used a moment ago is known to work: sqlx pings each one as it is
+/// released and closes it if that fails. So only a connection that has been idle (and
+/// may have been cut meanwhile: a database restart, a proxy's idle timeout) is tested;
+/// a failed test closes it and the pool hands out another.
+fn test_if_idle(
+    conn: &mut sqlx::AnyConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> futures::future::BoxFuture<'_, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        if meta.idle_for >= TEST_IDLE_AFTER {
+            sqlx::Connection::ping(conn).await?;
+        }
+        Ok(true)
+    })
 }
 
 /// Per-connection SQLite settings: WAL so readers never block the writer, foreign

@@ -31,6 +31,7 @@ pub fn init(config: &Config, metrics: &std::sync::Arc<metrics::Metrics>) -> anyh
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(false)
+            .fmt_fields(NoSpanFields)
             .event_format(JsonWithTrace)
             .with_writer(std::io::stderr)
             .boxed()
@@ -58,6 +59,22 @@ fn current_span_id() -> Option<String> {
     let span = ctx.span();
     let sc = span.span_context();
     sc.is_valid().then(|| sc.span_id().to_string())
+}
+
+/// Span fields as the fmt layer keeps them: not at all. The layer formats every
+/// span's fields when the span opens and on each `record`, for event formats that
+/// print them; `JsonWithTrace` does not (lines carry trace and span ids instead), and
+/// the formatting cost more than the rest of a cached GET.
+struct NoSpanFields;
+
+impl<'writer> tracing_subscriber::fmt::FormatFields<'writer> for NoSpanFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        _writer: tracing_subscriber::fmt::format::Writer<'writer>,
+        _fields: R,
+    ) -> std::fmt::Result {
+        Ok(())
+    }
 }
 
 /// JSON event format: timestamp, level, target, message and fields, plus the trace and

@@ -354,11 +354,11 @@ async fn task_page(
 ) -> WebResult {
     let db = &state.db;
     let mut c = db.conn().await?;
-    let (row, role) = repo::tasks::get_for_member(db, &mut c, id, user.id(), false).await?.ok_or(AppError::NotFound)?;
+    let repo::tasks::MemberTask { task: row, role, labels: task_labels } =
+        repo::tasks::get_with_labels(db, &mut c, id, user.id(), false).await?.ok_or(AppError::NotFound)?;
     let role = Role::parse(&role).unwrap_or(Role::Viewer);
     let project =
         repo::projects::get_for_member(db, &mut c, row.project_id, user.id()).await?.ok_or(AppError::NotFound)?;
-    let task_labels: Vec<i64> = repo::tasks::label_ids(db, &mut c, &[id]).await?.into_iter().map(|(_, l)| l).collect();
     let comments = repo::comments::list(db, &mut c, id).await?;
     let activity = repo::activity::list(db, &mut c, id).await?;
     let checklist = repo::checklists::list(db, &mut c, id).await?;

@@ -20,5 +20,6 @@ mod members;
 mod notifications;
 mod projects;
 mod tasks;
+mod token_cache;
 mod tokens;
 mod webhooks;

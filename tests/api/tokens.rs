@@ -112,7 +112,9 @@ both!(expiry, |b| async move {
     assert_eq!((s.as_u16(), p["code"].as_str()), (401, Some("unauthorized")));
 });
 
-/// Moves a token's expiry one second into the past.
+/// Moves a token's expiry one second into the past. The API cannot change an expiry,
+/// so this writes behind the service's back, as another replica would; the service's
+/// token cache is then told, as it would be after the TTL.
 pub async fn expire_token(app: &TestApp, id: i64) {
     let past = (chrono_now() - 1) * 1000;
     sqlx::query("update api_token set expires_at = $1 where id = $2")
@@ -121,6 +123,7 @@ pub async fn expire_token(app: &TestApp, id: i64) {
         .execute(app.state.db.pool())
         .await
         .unwrap();
+    app.state.tokens.clear();
 }
 
 /// Unix seconds now.

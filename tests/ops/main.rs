@@ -1,6 +1,7 @@
 //! Operational tests: concurrency, graceful shutdown of the real binary, the OpenAPI
 //! document against the served routes and real responses, metrics (names, labels,
-//! counts, cardinality, documentation), secrets in logs, and the command line.
+//! counts, cardinality, documentation), load shedding, secrets in logs, and the command
+//! line.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -9,6 +10,7 @@ mod backup;
 mod binary;
 mod cli;
 mod concurrency;
+mod load_shedding;
 mod metrics;
 mod openapi;
 mod prom;

@@ -194,6 +194,15 @@ impl Ui<'_> {
         panic!("timed out waiting for {cond} on {}", self.path().await);
     }
 
+    /// Waits for this page's one-time message, so a check never reads the page (or the
+    /// database) from before the submitted form was handled.
+    async fn flash(&self, message: &str) {
+        self.until(&format!(
+            "document.querySelector('.flash') && document.querySelector('.flash').textContent.includes({message:?})"
+        ))
+        .await;
+    }
+
     async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.unwrap()
     }
@@ -544,7 +553,7 @@ async fn browser_flows_without_javascript() {
         let pid = ui.create_project("Plain HTML").await;
         ui.fill("#quick-title", "<b>Plain</b> task").await;
         ui.click("form[data-quick-add] button").await;
-        ui.find(".flash").await;
+        ui.flash("Task added.").await;
         let (tid, status, _) = task_row(app, "<b>Plain</b> task").await;
         assert_eq!(status, "todo");
         assert!(ui.text(".card-title").await.contains("<b>Plain</b> task"), "shown as text");
@@ -553,7 +562,7 @@ async fn browser_flows_without_javascript() {
         ui.click(&format!(".card[data-task='{tid}'] summary")).await;
         ui.find(&format!("#move-{tid}")).await.select_by_value("blocked").await.unwrap();
         ui.click(&format!(".card[data-task='{tid}'] form button")).await;
-        ui.find(".flash").await;
+        ui.flash("Task moved.").await;
         assert_eq!(task_row(app, "<b>Plain</b> task").await.1, "blocked");
 
         // Edit and complete with the task form.
@@ -563,7 +572,7 @@ async fn browser_flows_without_javascript() {
         ui.find("#priority").await.select_by_value("low").await.unwrap();
         ui.find("#status").await.select_by_value("done").await.unwrap();
         ui.click("#edit-form button[type=submit]").await;
-        ui.find(".flash").await;
+        ui.flash("Task saved.").await;
         assert_eq!(ui.path().await, format!("/tasks/{tid}"));
         assert_eq!(ui.text("#task-title").await, "Plain task, edited");
         let facts = ui.text(".facts").await;
