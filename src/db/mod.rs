@@ -4,7 +4,7 @@
 //! Timestamps are stored as Unix milliseconds, so ordering and arithmetic are identical.
 //!
 //! Every query runs through `Db::observe` with a name from the fixed set in `op`, which
-//! records its duration and a database client span.
+//! records its duration and, when spans are exported, a database client span.
 
 pub mod backup;
 pub mod op;
@@ -158,13 +158,23 @@ impl Db {
         })
     }
 
-    /// Runs one named operation, recording its duration, outcome and a client span.
+    /// Runs one named operation, recording its duration, outcome and, when spans are
+    /// exported, a client span.
     pub async fn observe<T>(
         &self,
         op: Op,
         sql: &str,
         fut: impl std::future::Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, sqlx::Error> {
+        if !crate::telemetry::exporting() {
+            let start = Instant::now();
+            let result = fut.await;
+            self.metrics
+                .db_duration
+                .with_label_values(&[op.name, outcome(&result)])
+                .observe(start.elapsed().as_secs_f64());
+            return result;
+        }
         let span = tracing::info_span!(
             "db",
             otel.name = op.name,
@@ -177,13 +187,10 @@ impl Db {
         );
         let start = Instant::now();
         let result = fut.instrument(span.clone()).await;
-        let outcome = match &result {
-            Ok(_) | Err(sqlx::Error::RowNotFound) => "ok",
-            Err(_) => {
-                span.record("otel.status_code", "ERROR");
-                "error"
-            }
-        };
+        let outcome = outcome(&result);
+        if outcome == "error" {
+            span.record("otel.status_code", "ERROR");
+        }
         self.metrics.db_duration.with_label_values(&[op.name, outcome]).observe(start.elapsed().as_secs_f64());
         result
     }
@@ -240,6 +247,14 @@ fn job_lock_key(job: &str) -> i64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h as i64
+}
+
+/// The `outcome` label of a database operation: a missing row is an answer, not a failure.
+fn outcome<T>(result: &Result<T, sqlx::Error>) -> &'static str {
+    match result {
+        Ok(_) | Err(sqlx::Error::RowNotFound) => "ok",
+        Err(_) => "error",
+    }
 }
 
 /// How long a pooled connection may sit idle before it is tested on the way out.

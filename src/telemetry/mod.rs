@@ -13,7 +13,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
 
 use crate::config::{Config, LogFormat};
-pub use otel::{SpanExportSettings, TracingGuard};
+pub use otel::{exporting, SpanExportSettings, TracingGuard};
 
 /// Installs the global subscriber. Returns the guard that flushes and shuts the span
 /// exporter down when dropped. Call once, from `main`.

@@ -19,6 +19,16 @@ use tokio::sync::{mpsc, Notify};
 use super::metrics::Metrics;
 use crate::config::Config;
 
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether spans leave this process. Spans that only exist to be exported (one per
+/// database query) are skipped when they do not: building them cost a cached GET about
+/// 7 % of its instructions. The request's own span stays, for the trace id in logs and
+/// error bodies.
+pub fn exporting() -> bool {
+    EXPORTING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Queue and batch sizes of the span export.
 #[derive(Debug, Clone, Copy)]
 pub struct SpanExportSettings {
@@ -127,6 +137,7 @@ pub(super) fn init(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Tra
         exporter_task =
             Some(tokio::spawn(export_loop(exporter, rx, settings, metrics.spans_dropped.clone(), stop.clone())));
         provider = provider.with_span_processor(BoundedQueue { tx, dropped: metrics.spans_dropped.clone() });
+        EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let provider = provider.build();
     let tracer = provider.tracer("task-manager");
