@@ -19,6 +19,7 @@ pub(crate) mod projects;
 pub(crate) mod task_input;
 pub(crate) mod task_list;
 pub(crate) mod tasks;
+pub(crate) mod transfer;
 pub mod views;
 pub(crate) mod webhooks;
 
@@ -50,6 +51,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(notifications::router())
         .merge(admin::router())
         .merge(projects::router())
+        .merge(transfer::router())
         .merge(members::router())
         .merge(labels::router())
         .merge(tasks::router())

@@ -139,6 +139,9 @@ enum Row {
     ListComments,
     DeleteComment,
     ListActivity,
+    ExportProject,
+    ExportTasksCsv,
+    ImportProject,
     AddChecklistItem,
     ListChecklist,
     UpdateChecklistItem,
@@ -170,10 +173,10 @@ fn expected(row: Row) -> [u16; 9] {
         GetMe | ListTokens | GetNotificationSettings | MyTasks | ListAllTasks | ListProjects => everyone(OK),
         PatchMe | PatchNotificationSettings => everyone_writes(OK),
         ChangePassword => everyone_writes(204),
-        CreateToken | CreateProject => everyone_writes(201),
+        CreateToken | CreateProject | ImportProject => everyone_writes(201),
         RevokeToken =>                   [204,  404,   404,   404,     403, 401,    401,     404,  401],
         AdminListUsers | AdminUpdateUser => admin_only,
-        GetProject | ListMembers | ListLabels | ListProjectTasks | GetTask | ListComments | ListActivity | ListChecklist => member_reads,
+        GetProject | ListMembers | ListLabels | ListProjectTasks | GetTask | ListComments | ListActivity | ListChecklist | ExportProject | ExportTasksCsv => member_reads,
         UpdateProject | UpdateLabel | UpdateTask | MoveTask | BulkEdit | UpdateChecklistItem => editor_writes(OK),
         DeleteLabel | DeleteTask | DeleteChecklistItem => editor_writes(204),
         CreateLabel | CreateTask | AddComment | AddChecklistItem => editor_writes(201),
@@ -190,7 +193,7 @@ fn expected(row: Row) -> [u16; 9] {
     }
 }
 
-const ROWS: [Row; 48] = {
+const ROWS: [Row; 51] = {
     use Row::*;
     [
         GetMe,
@@ -229,6 +232,9 @@ const ROWS: [Row; 48] = {
         ListComments,
         DeleteComment,
         ListActivity,
+        ExportProject,
+        ExportTasksCsv,
+        ImportProject,
         AddChecklistItem,
         ListChecklist,
         UpdateChecklistItem,
@@ -336,6 +342,13 @@ async fn request(w: &World, row: Row, actor: Actor) -> (Method, String, Option<V
             (M::DELETE, format!("/api/v1/tasks/{t}/comments/{}", c["id"]), None)
         }
         ListActivity => (M::GET, format!("/api/v1/tasks/{}/activity", w.fresh_task().await), None),
+        ExportProject => (M::GET, format!("{p}/export"), None),
+        ExportTasksCsv => (M::GET, format!("{p}/tasks.csv"), None),
+        ImportProject => (
+            M::POST,
+            "/api/v1/projects/import".into(),
+            Some(json!({"format": "task-manager.project.v1", "name": "Imported", "exported_at": null})),
+        ),
         AddChecklistItem => {
             (M::POST, format!("/api/v1/tasks/{}/checklist", w.fresh_task().await), Some(json!({"text": "item"})))
         }

@@ -22,4 +22,5 @@ mod projects;
 mod tasks;
 mod token_cache;
 mod tokens;
+mod transfer;
 mod webhooks;

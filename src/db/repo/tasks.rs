@@ -212,6 +212,12 @@ pub async fn delete(db: &Db, c: &mut Connection, id: i64, expected_version: i64)
     Ok(r.rows_affected() == 1)
 }
 
+/// Every task of a project, in board order (export).
+pub async fn all_in_project(db: &Db, c: &mut Connection, project_id: i64) -> Result<Vec<TaskRow>, sqlx::Error> {
+    let sql = format!("select {COLUMNS} from task t where t.project_id = $1 order by t.status, t.position, t.id");
+    db.observe(op::TASK_LIST, &sql, sqlx::query_as(&sql).bind(project_id).fetch_all(c)).await
+}
+
 /// The last position in a column, to append after it (ignoring the task being
 /// moved, `0` for none).
 pub async fn last_position(

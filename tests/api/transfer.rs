@@ -1,0 +1,136 @@
+//! Export and import: the JSON document round-trips (export → import → export gives the
+//! same content), the CSV lists the tasks, and a bad document writes nothing.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::{both, common::*, helpers::*};
+
+/// The document without the parts that differ between two exports by design.
+fn content(mut doc: Value) -> Value {
+    doc.as_object_mut().unwrap().remove("exported_at");
+    doc
+}
+
+both!(export_import_export_round_trips, |b| async move {
+    let app = TestApp::spawn(b).await;
+    let (owner, owner_id) = app.user("ivy").await;
+    let (_, _) = app.user("jon").await;
+    let pid = create_project(&app, &owner, "Original").await;
+    add_member(&app, &owner, pid, "jon", "editor").await;
+    let jon_id = app.call(&owner, Method::GET, &format!("/api/v1/projects/{pid}/members"), None).await.1[1]["user_id"]
+        .as_i64()
+        .unwrap();
+    let urgent = create_label(&app, &owner, pid, "urgent").await;
+    create_label(&app, &owner, pid, "later").await;
+    let t1 = create_task(
+        &app,
+        &owner,
+        pid,
+        json!({"title": "Write \"docs\", then ship", "description": "Line one\nline, two", "priority": "high",
+               "due_at": "2031-02-03T04:05:06Z", "assignee_id": owner_id, "labels": [urgent]}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let t2 = create_task(&app, &owner, pid, json!({"title": "Jon's task", "assignee_id": jon_id, "status": "done"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    app.call(&owner, Method::POST, &format!("/api/v1/tasks/{t1}/checklist"), Some(json!({"text": "Draft"}))).await;
+    let (_, item) =
+        app.call(&owner, Method::POST, &format!("/api/v1/tasks/{t1}/checklist"), Some(json!({"text": "Review"}))).await;
+    app.call(
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/tasks/{t1}/checklist/{}", item["id"]),
+        Some(json!({"done": true})),
+    )
+    .await;
+    app.call(&owner, Method::POST, &format!("/api/v1/tasks/{t1}/comments"), Some(json!({"body": "Mine"}))).await;
+    let _ = t2;
+
+    let (s, first) = app.call(&owner, Method::GET, &format!("/api/v1/projects/{pid}/export"), None).await;
+    assert_eq!(s, 200);
+    assert_eq!(first["format"], "task-manager.project.v1");
+    assert_eq!(first["tasks"].as_array().unwrap().len(), 2);
+    let written =
+        first["tasks"].as_array().unwrap().iter().find(|t| t["title"] == "Write \"docs\", then ship").unwrap();
+    assert_eq!(written["labels"], json!(["urgent"]));
+    assert_eq!(written["assignee"], "ivy@example.com");
+    assert_eq!(written["checklist"], json!([{"text": "Draft", "done": false}, {"text": "Review", "done": true}]));
+    assert_eq!(written["comments"][0]["author"], "ivy@example.com");
+
+    // Import a copy made of the owner's own work only: it round-trips exactly.
+    let mut mine = first.clone();
+    mine["tasks"].as_array_mut().unwrap().retain(|t| t["assignee"] != "jon@example.com");
+    let (s, report) = app.call(&owner, Method::POST, "/api/v1/projects/import", Some(mine.clone())).await;
+    assert_eq!(s, 201, "{report}");
+    assert_eq!(
+        (
+            report["tasks"].as_i64(),
+            report["labels"].as_i64(),
+            report["checklist_items"].as_i64(),
+            report["comments"].as_i64()
+        ),
+        (Some(1), Some(2), Some(2), Some(1))
+    );
+    assert_eq!(report["skipped"], json!([]));
+    let copy = report["project_id"].as_i64().unwrap();
+    let (_, second) = app.call(&owner, Method::GET, &format!("/api/v1/projects/{copy}/export"), None).await;
+    assert_eq!(content(second), content(mine));
+
+    // The full export: Jon is not a member of the new project; the report says so.
+    let (s, report) = app.call(&owner, Method::POST, "/api/v1/projects/import", Some(first.clone())).await;
+    assert_eq!(s, 201);
+    let jons = first["tasks"].as_array().unwrap().iter().position(|t| t["assignee"] == "jon@example.com").unwrap();
+    assert_eq!(report["skipped"][0]["item"], format!("tasks[{jons}].assignee"));
+    assert!(report["skipped"][0]["reason"].as_str().unwrap().contains("jon@example.com"));
+
+    // CSV.
+    let res = owner.get(app.url(&format!("/api/v1/projects/{pid}/tasks.csv"))).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let text = res.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "title,status,priority,due_at,assignee,labels,completed_at,created_at,checklist,description"
+    );
+    assert!(
+        text.contains("\"Write \"\"docs\"\", then ship\",todo,high,2031-02-03T04:05:06+00:00,ivy@example.com,urgent,")
+    );
+    assert!(text.contains(",1/2,\"Line one\nline, two\""), "{text}");
+});
+
+both!(a_bad_import_writes_nothing_and_outsiders_cannot_export, |b| async move {
+    let app = TestApp::spawn(b).await;
+    let (owner, _) = app.user("kim").await;
+    let (outsider, _) = app.user("lou").await;
+    let pid = create_project(&app, &owner, "Private").await;
+    assert_eq!(app.call(&outsider, Method::GET, &format!("/api/v1/projects/{pid}/export"), None).await.0, 404);
+    assert_eq!(outsider.get(app.url(&format!("/api/v1/projects/{pid}/tasks.csv"))).send().await.unwrap().status(), 404);
+    let before = snapshot(&app).await;
+    let task = |title: &str| json!({"title": title, "status": "todo", "priority": "low", "due_at": null, "assignee": null, "completed_at": null, "created_at": null});
+    for (doc, field) in [
+        (json!({"format": "other", "name": "X", "exported_at": null}), "format"),
+        (json!({"format": "task-manager.project.v1", "name": "", "exported_at": null}), "name"),
+        (
+            json!({"format": "task-manager.project.v1", "name": "X", "exported_at": null, "tasks": [task("ok"), task("")]}),
+            "tasks[1].title",
+        ),
+        (
+            json!({"format": "task-manager.project.v1", "name": "X", "exported_at": null,
+                "labels": [{"name": "a", "color": "red"}]}),
+            "labels[0].color",
+        ),
+    ] {
+        let (s, v) = app.call(&owner, Method::POST, "/api/v1/projects/import", Some(doc)).await;
+        assert_eq!(s, 422, "{v}");
+        assert_eq!(field_names(&v), vec![field.to_string()], "{v}");
+    }
+    let (s, _) = app.call(&owner, Method::POST, "/api/v1/projects/import", Some(json!({"name": "no format"}))).await;
+    assert!(s == 400 || s == 422);
+    assert_unchanged(&before, &snapshot(&app).await, "refused imports");
+});
