@@ -1,7 +1,7 @@
 //! Personal API tokens: create (secret shown once), list, revoke, use, expiry.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::{both, common::*, helpers::*};
 
@@ -54,8 +54,16 @@ both!(create_list_use_revoke, |b| async move {
     assert_eq!((s.as_u16(), me["id"].as_i64()), (200, Some(uid)));
     let (s, p) = app.call(&api, Method::POST, "/api/v1/projects", Some(json!({"name": "by token"}))).await;
     assert_eq!((s.as_u16(), p["role"].as_str()), (201, Some("owner")), "{p}");
-    let (_, list) = app.call(&c, Method::GET, "/api/v1/me/tokens", None).await;
-    let used = list.as_array().unwrap().iter().find(|t| t["id"] == id).unwrap().clone();
+    // The use is recorded off the request path: wait (bounded) for the write.
+    let mut used = Value::Null;
+    for _ in 0..100 {
+        let (_, list) = app.call(&c, Method::GET, "/api/v1/me/tokens", None).await;
+        used = list.as_array().unwrap().iter().find(|t| t["id"] == id).unwrap().clone();
+        if used["last_used_at"].is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert!(used["last_used_at"].is_string(), "use is recorded: {used}");
 
     // A read-only token reads but cannot write.
