@@ -233,12 +233,15 @@ fn measure(c: &Criterion, j: &Journal) -> (Option<f64>, String) {
                 .flat_map(|s| s.decisions.iter())
                 .filter(|d| d.at >= start && d.desired < d.current)
                 .collect();
-            let early = downs.iter().filter(|d| d.at < drop + w).count();
+            // The window counts from the last high recommendation, whose CPU sample may
+            // end up to one sync period before the drop.
+            let sync = crate::hpa::SYNC_PERIOD_SECONDS * j.time_scale.unwrap_or(1.0);
+            let early = downs.iter().filter(|d| d.at < drop + w - sync).count();
             let first = downs
                 .first()
                 .map(|d| format!("; first scale-down {:.1} s after the drop", d.at - drop))
                 .unwrap_or_default();
-            (Some(early as f64), format!("scale-down window {w:.0} s{first}"))
+            (Some(early as f64), format!("scale-down window {w:.0} s, sync period {sync:.1} s{first}"))
         }
         Measure::DirectionChangesPerWindow => {
             let w = scale_down_window(j);
