@@ -264,6 +264,10 @@ pub struct Criterion {
     /// For `alert-delay-seconds`: the alert that must fire and reach Alertmanager.
     #[serde(default)]
     pub alert: Option<String>,
+    /// Judge only while method step N (from 0) is in place: availability and p99 over
+    /// the requests sent then; an alert's delay counted from that step.
+    #[serde(default)]
+    pub step: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -403,6 +407,14 @@ impl Experiment {
             }
             if c.measure == Measure::AlertDelaySeconds && c.alert.is_none() {
                 p.push(format!("pass[{i}] (alert-delay-seconds): name the alert that must fire"));
+            }
+            if c.step.is_some_and(|s| s >= self.method.len()) {
+                p.push(format!(
+                    "pass[{i}] ({:?}): step {} does not exist (the method has {})",
+                    c.measure,
+                    c.step.unwrap_or(0),
+                    self.method.len()
+                ));
             }
             if c.measure == Measure::Availability && c.min.is_some_and(|m| !(0.0..=1.0).contains(&m)) {
                 p.push(format!("pass[{i}] (availability): min is a share (0.9999), not a percentage"));

@@ -30,8 +30,18 @@ fn method_window(j: &Journal) -> (f64, f64) {
     (j.load_started_at, j.method_ended_at.unwrap_or(j.ended_at))
 }
 
-fn samples_in(j: &Journal) -> Vec<&Sample> {
-    let (a, b) = method_window(j);
+/// When method step `i` was in place: from its action to its revert (or the method's end).
+fn step_window(j: &Journal, i: usize) -> Option<(f64, f64)> {
+    let start = j.activities.iter().find(|a| a.kind == "action" && a.step == i && a.ok)?.start;
+    let end = j.activities.iter().find(|a| a.kind == "revert" && a.step == i).map(|a| a.start);
+    Some((start, end.unwrap_or(j.method_ended_at.unwrap_or(j.ended_at))))
+}
+
+fn samples_in(j: &Journal, step: Option<usize>) -> Vec<&Sample> {
+    let (a, b) = match step {
+        Some(i) => step_window(j, i).unwrap_or((0.0, -1.0)),
+        None => method_window(j),
+    };
     j.samples.iter().filter(|s| s.sent_at >= a && s.sent_at <= b).collect()
 }
 
@@ -45,7 +55,11 @@ fn scale_down_window(j: &Journal) -> f64 {
 }
 
 pub fn evaluate(c: &Criterion, j: &Journal) -> MeasureResult {
-    let (value, detail) = measure(c, j);
+    let (value, mut detail) = measure(c, j);
+    if let Some(i) = c.step {
+        let name = j.experiment.as_ref().and_then(|e| e.method.get(i)).map(|s| s.action.name()).unwrap_or("?");
+        detail = format!("while step {i} ({name}) was in place: {detail}");
+    }
     let passed = value.is_some_and(|v| c.min.is_none_or(|m| v >= m) && c.max.is_none_or(|m| v <= m));
     MeasureResult { measure: c.measure, value, min: c.min, max: c.max, passed, detail }
 }
@@ -60,7 +74,7 @@ fn measure(c: &Criterion, j: &Journal) -> (Option<f64>, String) {
             ),
         },
         Measure::Availability => {
-            let s = samples_in(j);
+            let s = samples_in(j, c.step);
             let ok = s.iter().filter(|s| s.ok()).count();
             if s.is_empty() {
                 return (None, "no requests".into());
@@ -76,7 +90,7 @@ fn measure(c: &Criterion, j: &Journal) -> (Option<f64>, String) {
             )
         }
         Measure::P99LatencyMs => {
-            let s = samples_in(j);
+            let s = samples_in(j, c.step);
             (load::percentile(&s, 0.99), format!("client-side, over {} requests", s.len()))
         }
         Measure::WriteRecoverySeconds => {
@@ -106,7 +120,11 @@ fn measure(c: &Criterion, j: &Journal) -> (Option<f64>, String) {
         }
         Measure::AlertDelaySeconds => {
             let name = c.alert.clone().unwrap_or_default();
-            let Some(fault) = first_action(j, |_| true) else { return (None, "no fault".into()) };
+            let fault = match c.step {
+                Some(i) => step_window(j, i).map(|w| w.0),
+                None => first_action(j, |_| true),
+            };
+            let Some(fault) = fault else { return (None, "the fault was not applied".into()) };
             let alerts = j.lab_before_rollback.as_ref().map(|s| s.alerts.clone()).unwrap_or_default();
             match alerts
                 .iter()
@@ -114,10 +132,9 @@ fn measure(c: &Criterion, j: &Journal) -> (Option<f64>, String) {
                 .map(|a| a.at)
                 .reduce(f64::min)
             {
-                Some(t) => (
-                    Some(t - fault),
-                    format!("{name} delivered by Alertmanager {:.0} s after the first fault", t - fault),
-                ),
+                Some(t) => {
+                    (Some(t - fault), format!("{name} delivered by Alertmanager {:.0} s after the fault", t - fault))
+                }
                 None => (None, format!("{name} never reached Alertmanager during the drill")),
             }
         }
@@ -143,6 +160,9 @@ fn measure(c: &Criterion, j: &Journal) -> (Option<f64>, String) {
                     !status.lb_events.iter().any(|e| &e.server == name && e.at < fault && e.status == "removed")
                 })
                 .collect();
+            if servers.is_empty() {
+                return (None, format!("no replica was in zone {} when the fault came", zone.unwrap_or_default()));
+            }
             let mut worst: f64 = 0.0;
             for s in &servers {
                 let out = status
@@ -213,12 +233,15 @@ fn measure(c: &Criterion, j: &Journal) -> (Option<f64>, String) {
                 .flat_map(|s| s.decisions.iter())
                 .filter(|d| d.at >= start && d.desired < d.current)
                 .collect();
-            let early = downs.iter().filter(|d| d.at < drop + w).count();
+            // The window counts from the last high recommendation, whose CPU sample may
+            // end up to one sync period before the drop.
+            let sync = crate::hpa::SYNC_PERIOD_SECONDS * j.time_scale.unwrap_or(1.0);
+            let early = downs.iter().filter(|d| d.at < drop + w - sync).count();
             let first = downs
                 .first()
                 .map(|d| format!("; first scale-down {:.1} s after the drop", d.at - drop))
                 .unwrap_or_default();
-            (Some(early as f64), format!("scale-down window {w:.0} s{first}"))
+            (Some(early as f64), format!("scale-down window {w:.0} s, sync period {sync:.1} s{first}"))
         }
         Measure::DirectionChangesPerWindow => {
             let w = scale_down_window(j);

@@ -96,6 +96,10 @@ fn semantic_problems_say_what_and_where() {
     assert!(e.contains("http path \"healthz\" must start with /"), "{e}");
     let e = error_of(&minimal().replace("profiles: [ci, full]", "profiles: [nightly]"));
     assert!(e.contains("profiles[0]: \"nightly\" is not a profile"), "{e}");
+    let e = error_of(
+        &minimal().replace("{measure: availability, min: 0.9999}", "{measure: availability, min: 0.9999, step: 3}"),
+    );
+    assert!(e.contains("step 3 does not exist (the method has 1)"), "{e}");
     let e = error_of(&minimal().replace("count: 1", "count: 0"));
     assert!(e.contains("count must be at least 1"), "{e}");
 }

@@ -254,6 +254,16 @@ pub async fn down(dir: &Path) -> anyhow::Result<()> {
             }
         }
     }
+    // Prometheus and Alertmanager, if the supervisor died before stopping them (checked
+    // by name, so a reused pid is left alone).
+    for pid in std::fs::read_to_string(dir.join("host.pids")).unwrap_or_default().lines() {
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", pid.trim())).unwrap_or_default();
+        if comm.starts_with("prometheus") {
+            if let Ok(pid) = pid.trim().parse() {
+                supervisor::kill_pid(pid, libc::SIGKILL);
+            }
+        }
+    }
     if let Ok(pid) = std::fs::read_to_string(dir.join("haproxy.pid")) {
         for pid in pid.lines().filter_map(|p| p.trim().parse().ok()) {
             supervisor::kill_pid(pid, libc::SIGKILL);

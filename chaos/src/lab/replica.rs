@@ -156,7 +156,7 @@ pub fn spawn(s: Spawn<'_>) -> anyhow::Result<Replica> {
         .env("TM_PUBLIC_URL", "http://127.0.0.1")
         .env("TM_DRAIN_DELAY", "2s")
         .env("TM_SHUTDOWN_GRACE", "5s")
-        .env("TM_DB_MAX_CONNECTIONS", "5")
+        .env("TM_DB_MAX_CONNECTIONS", "10") // as the chart sets it
         .env("TM_DB_ACQUIRE_TIMEOUT", "2s")
         .env("TM_DB_STATEMENT_TIMEOUT", "5s")
         .env("TM_REQUEST_TIMEOUT", "10s")

@@ -297,6 +297,9 @@ pub async fn run(cfg: LabConfig) -> anyhow::Result<()> {
     let am = monitoring::start_alertmanager(&dir, cfg.alertmanager_port, cfg.control_port)?;
     monitoring::haproxy_apply(&dir, &monitoring::haproxy_config(&dir, cfg.lb_port, &[]))?;
 
+    // For `lab down` after a crash of this process: what runs on the host.
+    let host_pids: Vec<String> = [prom.id(), am.id()].into_iter().flatten().map(|p| p.to_string()).collect();
+    std::fs::write(dir.join("host.pids"), host_pids.join("\n"))?;
     let desired = cfg.replicas.unwrap_or(chart.hpa.min_replicas);
     let state = Arc::new(Mutex::new(State {
         autoscaler: Autoscaler::new(chart.hpa.min_replicas, chart.hpa.max_replicas, behavior),
@@ -930,6 +933,7 @@ async fn restore_all(state: &Shared) -> anyhow::Result<String> {
         state.lock().await.standby_zone = Some(zone.clone());
         out.push(format!("new synchronous standby in zone {zone} (primary in zone {primary})"));
     }
+    rebalance(state).await?;
     wait_until(Duration::from_secs(90), "every replica to be ready", || {
         let state = state.clone();
         async move {
@@ -941,6 +945,52 @@ async fn restore_all(state: &Shared) -> anyhow::Result<String> {
     .await?;
     out.push("every replica ready".into());
     Ok(out.join("; "))
+}
+
+/// Puts a replica back in every zone left empty by a zone fault (Kubernetes would not
+/// move pods back by itself; the lab does, so the next drill starts from the same
+/// shape): a new replica in the empty zone, ready, then one from the most crowded zone
+/// leaves, as in a rollout.
+async fn rebalance(state: &Shared) -> anyhow::Result<()> {
+    loop {
+        // After a scale-out the count first goes back down (the reconciler removes the
+        // unready and newest first, which would take the new replica below).
+        wait_until(Duration::from_secs(60), "the replica count to settle", || {
+            let state = state.clone();
+            async move {
+                let s = state.lock().await;
+                s.active().count() as u32 == s.desired
+            }
+        })
+        .await?;
+        let (empty, crowded) = {
+            let s = state.lock().await;
+            let count = |z: &str| s.active().filter(|r| r.zone == z).count();
+            let empty = ["a", "b", "c"].into_iter().find(|z| count(z) == 0);
+            let crowded = ["a", "b", "c"].into_iter().max_by_key(|z| count(z)).filter(|z| count(z) > 1);
+            (empty.map(str::to_string), crowded.map(str::to_string))
+        };
+        let (Some(empty), Some(crowded)) = (empty, crowded) else { return Ok(()) };
+        let new = {
+            let mut s = state.lock().await;
+            let name = s.start_replica(Some(empty.clone()))?;
+            s.surge = 1;
+            name
+        };
+        let ready = wait_until(Duration::from_secs(60), &format!("{new} to be ready"), || {
+            let state = state.clone();
+            let new = new.clone();
+            async move { state.lock().await.replicas.iter().any(|r| r.name == new && r.ready) }
+        })
+        .await;
+        let mut s = state.lock().await;
+        s.surge = 0;
+        ready?;
+        let old = s.active().filter(|r| r.zone == crowded).map(|r| r.name.clone()).last();
+        if let Some(old) = old {
+            s.terminate_replica(&old);
+        }
+    }
 }
 
 #[derive(Deserialize)]
