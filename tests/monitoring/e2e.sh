@@ -64,7 +64,7 @@ echo "ports: sqlite app $APP, pg app $APP_PG, prometheus $PROM, alertmanager $AM
 # --- rules: the project's cause alerts + test-sized SLO rules from the generator -------
 mkdir -p "$TMP/rules"
 cargo build -q -p task-manager-slo
-"$ROOT/target/debug/task-manager-slo" generate --window-scale 1/30 --out "$TMP/rules/slo.rules.yml" >/dev/null
+"${CARGO_TARGET_DIR:-$ROOT/target}/debug/task-manager-slo" generate --window-scale 1/30 --out "$TMP/rules/slo.rules.yml" >/dev/null
 cp alerts/task-manager.rules.yml "$TMP/rules/"
 expect "test-sized SLO rules generated and valid" promtool check rules "$TMP/rules/slo.rules.yml" >/dev/null
 

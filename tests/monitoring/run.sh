@@ -74,7 +74,7 @@ check_each() {
 echo "== SLO generator (slo/generator)"
 check "cargo build -p task-manager-slo" cargo build -q -p task-manager-slo
 check "cargo test -p task-manager-slo (unit tests)" cargo test -q -p task-manager-slo
-SLO_BIN="$ROOT/target/debug/task-manager-slo"
+SLO_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/task-manager-slo"
 check "generated alerts/slo.rules.yml is up to date (task-manager-slo check)" "$SLO_BIN" check
 cp alerts/slo.rules.yml "$TMP/slo.rules.yml.orig"
 sed 's/(14.4 \* 0.001)/(14 * 0.001)/' "$TMP/slo.rules.yml.orig" >"$TMP/stale.yml"
