@@ -2,11 +2,11 @@
 //! configuration; an empty string disables the job. Every run is measured (runs by
 //! outcome, duration, last success).
 //!
-//! Every job is safe on several replicas: the gauges are read-only, the cleanup
-//! deletes only rows that are expired for everyone, the outbox sender claims rows
-//! (`FOR UPDATE SKIP LOCKED`), and the reminder and digest scans run under a
-//! PostgreSQL advisory lock (one replica per run; the others count a `skipped` run)
-//! on top of their exactly-once deduplication keys. The backup runs on SQLite only,
+//! Every job is safe on several replicas: the gauges are per replica and read-only,
+//! the outbox sender claims rows (`FOR UPDATE SKIP LOCKED`), and the cleanup and the
+//! reminder and digest scans run under a PostgreSQL advisory lock (one replica per
+//! run; the others count a `skipped` run), the scans on top of their exactly-once
+//! deduplication keys. The backup runs on SQLite only,
 //! which serves a single process.
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Instant};
@@ -145,6 +145,7 @@ pub async fn backup(state: AppState) -> anyhow::Result<Ran> {
 /// Deletes expired sessions, idempotency keys, old sign-in failures and long-expired
 /// tokens.
 pub async fn cleanup(state: AppState) -> anyhow::Result<Ran> {
+    let Some(_lock) = state.db.job_lock("cleanup").await? else { return Ok(Ran::Skipped) };
     let mut tx = state.db.begin().await?;
     let removed = repo::idempotency::cleanup(&state.db, &mut tx, now_millis()).await?;
     tx.commit().await?;

@@ -10,6 +10,7 @@ mod backup;
 mod binary;
 mod cli;
 mod concurrency;
+mod jobs;
 mod load_shedding;
 mod metrics;
 mod openapi;
