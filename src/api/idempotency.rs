@@ -4,8 +4,11 @@
 //!
 //! Concurrent requests with one key: the first claims the key (a unique row), the
 //! others wait for its response and replay it. A claim whose request died (process
-//! killed mid-request) is taken over after a minute; that is the one window in which
-//! a retry could create a second row.
+//! killed mid-request) is taken over once it is older than the request timeout plus a
+//! second: no request runs longer than the timeout (the admission layer drops it), so
+//! an older claim has no live holder, and the second covers clock skew between
+//! replicas. A holder that died between committing its write and storing its answer
+//! is the one case in which the retry writes a second time.
 
 use std::time::Duration;
 
@@ -27,7 +30,8 @@ use crate::{
 };
 
 const TTL_MS: i64 = 24 * 3600 * 1000;
-const ABANDONED_MS: i64 = 60 * 1000;
+/// Added to the request timeout before a claim counts as abandoned.
+const CLOCK_SKEW_MS: i64 = 1000;
 const WAIT: Duration = Duration::from_millis(25);
 const MAX_WAIT: Duration = Duration::from_secs(10);
 
@@ -65,6 +69,7 @@ async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, A
     let db = &state.db;
     let user = principal.id();
     let started = tokio::time::Instant::now();
+    let abandoned_after = i64::try_from(state.config.request_timeout.as_millis()).unwrap_or(i64::MAX) + CLOCK_SKEW_MS;
     loop {
         let now = now_millis();
         let mut tx = db.begin().await?;
@@ -81,7 +86,7 @@ async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, A
         if let (Some(status), Some(body)) = (row.status_code, row.response_body) {
             return Ok(replay(status, body, row.etag));
         }
-        if row.created_at < now - ABANDONED_MS {
+        if row.created_at < now - abandoned_after {
             let mut tx = db.begin().await?;
             repo::idempotency::release(db, &mut tx, user, &key).await?;
             tx.commit().await?;

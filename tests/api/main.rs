@@ -14,6 +14,7 @@ mod bad_input;
 mod bulk;
 mod checklists;
 mod comments;
+mod idempotency;
 mod labels;
 mod listing;
 mod members;
