@@ -101,6 +101,11 @@ pub struct Load {
     /// (with the same `Idempotency-Key` for writes), as a careful client does.
     #[serde(default = "one")]
     pub retries: u32,
+    /// Writes create tasks due this long after they are sent, assigned to the drill's
+    /// user (who has an e-mail address): with the default 24 h lead time each one's
+    /// due-soon reminder falls due at the next scan.
+    #[serde(default)]
+    pub due_in: Option<Span>,
 }
 
 fn one() -> u32 {
@@ -297,6 +302,8 @@ pub enum Measure {
     ReplicasReplaced,
     /// Reminders due during the drill and not delivered afterwards.
     RemindersLost,
+    /// Copies of a reminder delivered beyond the first.
+    ReminderDuplicates,
 }
 
 impl Measure {

@@ -117,6 +117,37 @@ impl LedgerCheck {
     }
 }
 
+/// The reminders of the drill's tasks: what fell due (the database) against what the
+/// lab's SMTP relay received.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct ReminderCheck {
+    /// Drill tasks with a due date (open, assigned, due within the lead time): the
+    /// reminder of each one fell due during the drill.
+    pub due: usize,
+    /// Their reminders in the outbox by status (`not queued`: no row yet).
+    pub outbox: std::collections::BTreeMap<String, usize>,
+    /// Reminders that fell due while the relay was down.
+    pub due_during_outage: usize,
+    /// Tasks whose reminder the relay received.
+    pub received: usize,
+    /// Copies received beyond the first, over every task.
+    pub duplicates: usize,
+    /// Messages to the drill's user that name no drill task with a due date.
+    pub unmatched: usize,
+    /// Tasks whose reminder never arrived.
+    pub lost: Vec<i64>,
+    /// Failed delivery attempts of the delivered reminders (each was retried).
+    pub retried_attempts: i64,
+    /// Longest time from a reminder falling due to the relay accepting it, seconds.
+    pub max_delay_seconds: Option<f64>,
+    /// The last reminder that fell due during the outage arrived this long after the
+    /// relay was back, seconds.
+    pub last_after_outage_seconds: Option<f64>,
+    /// How long the runner waited for the outbox to drain after the load stopped.
+    pub waited_seconds: f64,
+    pub error: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MeasureResult {
     pub measure: Measure,
@@ -147,6 +178,8 @@ pub struct Journal {
     pub aborted: Option<Abort>,
     pub measures: Vec<MeasureResult>,
     pub ledger: LedgerCheck,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reminders: Option<ReminderCheck>,
     pub replaced: u32,
     pub series: Vec<SeriesPoint>,
     pub lab_before_rollback: Option<LabStatus>,

@@ -8,5 +8,6 @@ pub mod kubernetes;
 pub mod lab;
 pub mod load;
 pub mod measures;
+pub mod reminders;
 pub mod report;
 pub mod runner;

@@ -52,6 +52,11 @@ pub struct Client {
     token: String,
     pub project_id: i64,
     pub run_id: String,
+    /// The drill user's account and e-mail address (reminders go there).
+    pub user_id: i64,
+    pub email: String,
+    /// Writes create tasks assigned to the drill user, due this far ahead.
+    pub due_in: Option<Duration>,
 }
 
 fn session_cookie(resp: &reqwest::Response) -> Option<String> {
@@ -63,7 +68,7 @@ fn session_cookie(resp: &reqwest::Response) -> Option<String> {
 
 impl Client {
     /// Signs up a drill user, makes an API token and a project (through the balancer).
-    pub async fn setup(base: &str, run_id: &str) -> anyhow::Result<Client> {
+    pub async fn setup(base: &str, run_id: &str, due_in: Option<Duration>) -> anyhow::Result<Client> {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).pool_max_idle_per_host(64).build()?;
         let email = format!("drill-{run_id}@chaos.example.com");
         let password = "correct horse battery staple";
@@ -76,6 +81,7 @@ impl Client {
         if !r.status().is_success() {
             bail!("register: HTTP {}: {}", r.status(), r.text().await.unwrap_or_default());
         }
+        let user_id = r.json::<serde_json::Value>().await?["id"].as_i64().context("no user id")?;
         let r = http
             .post(format!("{base}/api/v1/auth/login"))
             .json(&serde_json::json!({"email": email, "password": password}))
@@ -102,7 +108,16 @@ impl Client {
             bail!("project: HTTP {}: {}", r.status(), r.text().await.unwrap_or_default());
         }
         let project_id = r.json::<serde_json::Value>().await?["id"].as_i64().context("no project id")?;
-        Ok(Client { http, base: base.to_string(), token, project_id, run_id: run_id.to_string() })
+        Ok(Client {
+            http,
+            base: base.to_string(),
+            token,
+            project_id,
+            run_id: run_id.to_string(),
+            user_id,
+            email,
+            due_in,
+        })
     }
 }
 
@@ -137,13 +152,20 @@ async fn one(c: &Client, n: u64, write: bool, retries: u32, rec: &Mutex<Recorded
     let mut attempts = 0;
     let mut status = 0u16;
     let mut body = None;
+    // One body for every attempt: a retry with the same key must be the same request.
+    let mut task = serde_json::json!({"title": format!("drill {key}")});
+    if let Some(d) = c.due_in {
+        let due = chrono::Utc::now() + chrono::Duration::from_std(d).unwrap_or_default();
+        task["due_at"] = due.to_rfc3339().into();
+        task["assignee_id"] = c.user_id.into();
+    }
     while attempts <= retries {
         attempts += 1;
         let req = if write {
             c.http
                 .post(format!("{}/api/v1/projects/{}/tasks", c.base, c.project_id))
                 .header("idempotency-key", &key)
-                .json(&serde_json::json!({"title": format!("drill {key}")}))
+                .json(&task)
         } else {
             c.http.get(format!("{}/api/v1/projects/{}/tasks?limit=20", c.base, c.project_id))
         };

@@ -13,17 +13,23 @@ use crate::load::{self, Sample};
 /// Server-side 5xx ratio of the API over 10 s, summed over every replica.
 pub const PROM_ERROR_RATIO: &str = "(sum(rate(http_server_requests_total{job=\"task-manager\",http_route=~\"/api/v1/.*\",http_response_status_code=~\"5..\"}[10s])) or vector(0)) / clamp_min(sum(rate(http_server_requests_total{job=\"task-manager\",http_route=~\"/api/v1/.*\"}[10s])), 1e-9)";
 
-/// Ids of the drill project's tasks in the database (psql, over the lab's network).
-pub async fn task_ids_in_database(url: &str, project_id: i64) -> anyhow::Result<HashSet<i64>> {
+/// The rows of a query, columns split (psql over the lab's network; NULL is empty).
+pub async fn psql_rows(url: &str, sql: &str) -> anyhow::Result<Vec<Vec<String>>> {
     let out = tokio::process::Command::new("psql")
-        .args(["-X", "-At", url, "-c", &format!("select id from task where project_id = {project_id}")])
+        .args(["-X", "-At", "-F", "\t", url, "-c", sql])
         .env("PGCONNECT_TIMEOUT", "5")
         .output()
         .await?;
     if !out.status.success() {
         bail!("psql: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
-    Ok(String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect())
+    Ok(String::from_utf8_lossy(&out.stdout).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect())
+}
+
+/// Ids of the drill project's tasks in the database.
+pub async fn task_ids_in_database(url: &str, project_id: i64) -> anyhow::Result<HashSet<i64>> {
+    let rows = psql_rows(url, &format!("select id from task where project_id = {project_id}")).await?;
+    Ok(rows.iter().filter_map(|r| r.first()?.trim().parse().ok()).collect())
 }
 
 fn method_window(j: &Journal) -> (f64, f64) {
@@ -258,6 +264,35 @@ fn measure(c: &Criterion, j: &Journal) -> (Option<f64>, String) {
             (Some(max as f64), format!("{} scaling changes, {} direction changes", changes.len(), flips.len()))
         }
         Measure::ReplicasReplaced => (Some(j.replaced as f64), "replicas replaced by the rollout".into()),
-        Measure::RemindersLost => (None, "needs the e-mail notifications feature".into()),
+        Measure::RemindersLost | Measure::ReminderDuplicates => {
+            let Some(r) = &j.reminders else { return (None, "the reminders were not checked".into()) };
+            if let Some(e) = &r.error {
+                return (None, format!("the database or the relay's mail could not be read: {e}"));
+            }
+            let outbox: Vec<String> = r.outbox.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            let mut detail = format!(
+                "{} reminders fell due ({} while the relay was down); the relay received {} of them, {} duplicate \
+                 copies; outbox: {}; {} failed attempts retried",
+                r.due,
+                r.due_during_outage,
+                r.received,
+                r.duplicates,
+                outbox.join(", "),
+                r.retried_attempts
+            );
+            if let Some(d) = r.max_delay_seconds {
+                detail += &format!("; slowest {d:.0} s after it fell due");
+            }
+            if let Some(d) = r.last_after_outage_seconds {
+                detail += &format!("; the last one due in the outage arrived {d:.0} s after the relay was back");
+            }
+            if !r.lost.is_empty() {
+                let ids: Vec<String> = r.lost.iter().take(10).map(i64::to_string).collect();
+                detail += &format!("; lost: tasks {}", ids.join(", "));
+            }
+            detail += &format!(" (waited {:.0} s for the outbox)", r.waited_seconds);
+            let value = if c.measure == Measure::RemindersLost { r.lost.len() } else { r.duplicates };
+            (Some(value as f64), detail)
+        }
     }
 }

@@ -302,15 +302,18 @@ pub fn html(j: &Journal) -> String {
     let alerts: Vec<_> = j.lab_after.iter().flat_map(|s| s.alerts.iter()).filter(|a| a.at >= t0).collect();
     if !alerts.is_empty() {
         out.push_str(
-            "<h2>Alerts delivered by Alertmanager</h2><table><tr><th>at</th><th>alert</th><th>status</th></tr>",
+            "<h2>Alerts delivered by Alertmanager</h2><p>Routed by the project's <code>alerts/alertmanager.yml</code> \
+             (grouping waits scaled like the SLO windows).</p>\
+             <table><tr><th>at</th><th>alert</th><th>status</th><th>receiver</th></tr>",
         );
         for a in alerts {
             let _ = write!(
                 out,
-                "<tr><td>{:.0} s</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{:.0} s</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 a.at - t0,
                 esc(&a.alertname),
-                esc(&a.status)
+                esc(&a.status),
+                esc(&a.receiver)
             );
         }
         out.push_str("</table>");
@@ -324,6 +327,25 @@ pub fn html(j: &Journal) -> String {
         l.lost.len(),
         l.error.as_ref().map(|e| format!(" (database not readable: {})", esc(e))).unwrap_or_default()
     );
+    if let Some(r) = &j.reminders {
+        let outbox: Vec<String> = r.outbox.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let _ = write!(
+            out,
+            "<h2>Reminders</h2><p>{} reminders fell due ({} while the SMTP relay was down); the relay received {} \
+             of them ({} lost, {} duplicate copies, {} other messages). Outbox: {}. {} failed attempts were \
+             retried. Waited {:.0} s for the outbox after the load stopped.{}</p>",
+            r.due,
+            r.due_during_outage,
+            r.received,
+            r.lost.len(),
+            r.duplicates,
+            r.unmatched,
+            esc(&outbox.join(", ")),
+            r.retried_attempts,
+            r.waited_seconds,
+            r.error.as_ref().map(|e| format!(" Not readable: {}.", esc(e))).unwrap_or_default()
+        );
+    }
     out.push_str("</html>\n");
     out
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use crate::experiment::{Action, Experiment, ProbeCheck};
+use crate::experiment::{Action, Experiment, Measure, ProbeCheck};
 use crate::journal::{Activity, Journal, ProbeResult, SeriesPoint, Status};
 use crate::lab::supervisor::{now, ActionResult, Status as LabStatus};
 use crate::lab::{self, net, LabConfig};
@@ -111,13 +111,27 @@ pub async fn probe_all(e: &Experiment, http: &reqwest::Client, base_url: &str, p
     out
 }
 
-/// Features a drill may need, found in the service binary (its configuration keys).
-pub fn binary_has_feature(bin: &std::path::Path, feature: &str) -> bool {
-    let needle: &[u8] = match feature {
-        "email-notifications" => b"smtp_url",
-        _ => return false,
-    };
-    std::fs::read(bin).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+/// Seconds the runner waits, after the load stops, for the outbox to deliver what is due.
+const REMINDER_DRAIN: f64 = 120.0;
+
+/// The configuration keys the lab sets for a feature a drill may need.
+pub fn feature_config_keys(feature: &str) -> Vec<&'static str> {
+    match feature {
+        "email-notifications" => lab::mail::replica_settings(1.0).into_iter().map(|(k, _)| k).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The keys a feature needs that the service binary does not know (its configuration is
+/// deserialised by field name, so every key it reads is a string in the binary). An
+/// unknown feature misses everything.
+pub fn missing_config_keys(bin: &std::path::Path, feature: &str) -> Vec<String> {
+    let keys = feature_config_keys(feature);
+    if keys.is_empty() {
+        return vec![format!("(no configuration keys are known for {feature:?})")];
+    }
+    let binary = std::fs::read(bin).unwrap_or_default();
+    keys.into_iter().filter(|k| !binary.windows(k.len()).any(|w| w == k.as_bytes())).map(str::to_string).collect()
 }
 
 pub async fn run_lab(e: &Experiment, lab_dir: &std::path::Path, journal: &mut Journal) -> anyhow::Result<()> {
@@ -128,11 +142,14 @@ pub async fn run_lab(e: &Experiment, lab_dir: &std::path::Path, journal: &mut Jo
         bail!("the load balancer {} is not on loopback: refusing to send load", first.lb_url);
     }
     for f in &e.requires {
-        if !binary_has_feature(&lab.cfg.tm_bin, f) {
+        let missing = missing_config_keys(&lab.cfg.tm_bin, f);
+        if !missing.is_empty() {
             journal.status = Status::Skipped;
-            journal
-                .notes
-                .push(format!("not run: needs the {f} feature, which {} does not have", lab.cfg.tm_bin.display()));
+            journal.notes.push(format!(
+                "not run: needs the {f} feature, and {} does not know its configuration keys {}",
+                lab.cfg.tm_bin.display(),
+                missing.join(", ")
+            ));
             return Ok(());
         }
     }
@@ -145,7 +162,7 @@ pub async fn run_lab(e: &Experiment, lab_dir: &std::path::Path, journal: &mut Jo
     ));
     let http = reqwest::Client::new();
     let run_id = format!("{}-{}", e.id, chrono::Utc::now().format("%Y%m%d%H%M%S"));
-    let client = Arc::new(load::Client::setup(&first.lb_url, &run_id).await?);
+    let client = Arc::new(load::Client::setup(&first.lb_url, &run_id, e.load.due_in.map(|d| d.0)).await?);
     let rec = Arc::new(Mutex::new(Recorded::default()));
     let rate = Arc::new(AtomicU64::new((e.load.rate * 1000.0) as u64));
     let stop_load = Arc::new(AtomicBool::new(false));
@@ -289,7 +306,7 @@ pub async fn run_lab(e: &Experiment, lab_dir: &std::path::Path, journal: &mut Jo
         let _ = load_task.await;
         stop_sampler.store(true, Ordering::Relaxed);
         let _ = sampler.await;
-        return finish(e, journal, client, rec, series, activities, interrupted).await;
+        return finish(e, journal, &lab.cfg.dir, client, rec, series, activities, interrupted).await;
     }
     stop_load.store(true, Ordering::Relaxed);
     let _ = load_task.await;
@@ -297,7 +314,19 @@ pub async fn run_lab(e: &Experiment, lab_dir: &std::path::Path, journal: &mut Jo
     let _ = sampler.await;
     journal.lab_after = Some(lab.status().await?);
     rollback(e, &lab, &activities).await;
-    finish(e, journal, client, rec, series, activities, interrupted).await
+    finish(e, journal, &lab.cfg.dir, client, rec, series, activities, interrupted).await
+}
+
+/// When a fault was in place: from its action to its revert (or the rollback that
+/// undid it), Unix seconds.
+fn fault_window(activities: &[Activity], fault: &str) -> Option<(f64, f64)> {
+    let start = activities.iter().find(|a| a.kind == "action" && a.ok && a.name == fault)?.start;
+    let end = activities
+        .iter()
+        .filter(|a| a.start >= start && (a.kind == "revert" && a.name == fault || a.kind == "rollback"))
+        .map(|a| a.end)
+        .reduce(f64::min)?;
+    Some((start, end))
 }
 
 async fn rollback(e: &Experiment, lab: &Lab, activities: &Mutex<Vec<Activity>>) {
@@ -312,9 +341,11 @@ async fn rollback(e: &Experiment, lab: &Lab, activities: &Mutex<Vec<Activity>>) 
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn finish(
     e: &Experiment,
     journal: &mut Journal,
+    lab_dir: &std::path::Path,
     client: Arc<load::Client>,
     rec: Arc<Mutex<Recorded>>,
     series: Arc<Mutex<Vec<SeriesPoint>>>,
@@ -330,6 +361,20 @@ async fn finish(
     let db_url = journal.lab_after.as_ref().map(|s| s.database_url.clone()).unwrap_or_default();
     let found = crate::measures::task_ids_in_database(&db_url, client.project_id).await;
     journal.ledger = crate::journal::LedgerCheck::new(&rec.ledger, found.as_ref().map_err(|e| format!("{e:#}")));
+    if e.pass.iter().any(|c| matches!(c.measure, Measure::RemindersLost | Measure::ReminderDuplicates)) {
+        let outage = fault_window(&journal.activities, "smtp-outage");
+        journal.reminders = Some(
+            crate::reminders::wait_and_compare(
+                &db_url,
+                client.project_id,
+                lab_dir,
+                &client.email,
+                outage,
+                Duration::from_secs_f64(REMINDER_DRAIN),
+            )
+            .await,
+        );
+    }
     journal.samples = rec.samples;
     journal.acks = rec.ledger;
     journal.ended_at = now();

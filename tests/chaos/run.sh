@@ -22,6 +22,7 @@ ensure_apt iptables iptables
 ensure_apt psql postgresql-client
 [ -x /usr/lib/postgresql/15/bin/initdb ] || ensure_apt pg_ctlcluster postgresql
 ensure_pip kubernetes-validate kubernetes-validate
+ensure_pymod aiosmtpd aiosmtpd   # the lab's SMTP relay
 
 PASSED=0; FAILED=0; FAILURES=()
 TMP="$(mktemp -d)"

@@ -1,8 +1,9 @@
-"""A real SMTP server for the tests (aiosmtpd): accepts every message on
-127.0.0.1:PORT and writes each one, as received, to OUTDIR/<n>.eml (written under a
-temporary name, then renamed, so a reader never sees half a message).
+"""A real SMTP server for the tests and the chaos lab (aiosmtpd): accepts every message
+on HOST:PORT (HOST defaults to 127.0.0.1) and writes each one, as received, to
+OUTDIR/<n>.eml (written under a temporary name, then renamed, so a reader never sees
+half a message).
 
-Usage: python smtp_sink.py PORT OUTDIR
+Usage: python smtp_sink.py PORT OUTDIR [HOST]
 """
 import os
 import sys
@@ -30,8 +31,9 @@ class Keep:
 
 def main():
     port, outdir = int(sys.argv[1]), sys.argv[2]
+    host = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
     os.makedirs(outdir, exist_ok=True)
-    controller = Controller(Keep(outdir), hostname="127.0.0.1", port=port)
+    controller = Controller(Keep(outdir), hostname=host, port=port)
     controller.start()
     print("ready", flush=True)
     threading.Event().wait()

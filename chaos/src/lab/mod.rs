@@ -1,8 +1,9 @@
 //! The lab target: the whole stack on one machine without containers. Three zones as
 //! network namespaces, replicas of the real binary in cgroup CPU limits, HAProxy,
-//! a PostgreSQL primary and synchronous standby, Prometheus and Alertmanager, and a
-//! supervisor that plays Kubernetes, the HPA and RDS. `lab up | down | status`.
+//! a PostgreSQL primary and synchronous standby, Prometheus and Alertmanager, an SMTP
+//! relay, and a supervisor that plays Kubernetes, the HPA and RDS. `lab up | down | status`.
 
+pub mod mail;
 pub mod monitoring;
 pub mod net;
 pub mod postgres;
@@ -29,6 +30,9 @@ pub struct LabConfig {
     pub tm_bin: PathBuf,
     pub chaos_bin: PathBuf,
     pub slo_bin: PathBuf,
+    /// The tools' Python with aiosmtpd (the lab's SMTP relay).
+    #[serde(default)]
+    pub python: PathBuf,
     pub values: PathBuf,
     pub lb_port: u16,
     pub prometheus_port: u16,
@@ -49,12 +53,22 @@ impl LabConfig {
             time_scale: 0.1,
             slo_window_scale: "1/60".into(),
             tm_bin,
+            python: PathBuf::new(),
             chaos_bin: std::env::current_exe()?,
             lb_port: 18080,
             prometheus_port: 19090,
             alertmanager_port: 19093,
             control_port: 19100,
         })
+    }
+
+    /// The SLO window scale as a number (`1/60` → 0.0167).
+    pub fn slo_scale(&self) -> f64 {
+        let s = self.slo_window_scale.trim();
+        match s.split_once('/') {
+            Some((a, b)) => a.trim().parse::<f64>().unwrap_or(1.0) / b.trim().parse::<f64>().unwrap_or(1.0),
+            None => s.parse().unwrap_or(1.0),
+        }
     }
 
     pub fn control_url(&self) -> String {
@@ -79,7 +93,7 @@ pub fn default_dir() -> PathBuf {
 /// What the lab needs on the machine; the chaos test script installs the packages.
 fn check_tools(cfg: &LabConfig) -> anyhow::Result<()> {
     let mut missing = Vec::new();
-    for tool in ["ip", "iptables", "haproxy", "prometheus", "prometheus-alertmanager", "psql", "runuser"] {
+    for tool in ["ip", "iptables", "haproxy", "prometheus", "prometheus-alertmanager", "amtool", "psql", "runuser"] {
         if std::process::Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .output()
@@ -118,7 +132,7 @@ pub async fn client_status(cfg: &LabConfig) -> anyhow::Result<supervisor::Status
     Ok(c.get(format!("{}/status", cfg.control_url())).send().await?.error_for_status()?.json().await?)
 }
 
-pub async fn up(cfg: LabConfig) -> anyhow::Result<()> {
+pub async fn up(mut cfg: LabConfig) -> anyhow::Result<()> {
     if let Ok(old) = LabConfig::load(&cfg.dir) {
         if client_status(&old).await.is_ok() {
             println!("the lab is already up ({}); `lab down` first to rebuild it", old.dir.display());
@@ -128,6 +142,7 @@ pub async fn up(cfg: LabConfig) -> anyhow::Result<()> {
         down(&cfg.dir).await?;
     }
     check_tools(&cfg)?;
+    cfg.python = mail::ensure_python(&cfg.repo)?;
     if !net::namespaces_available() {
         bail!(
             "network namespaces are unavailable here; the lab needs them to give zones their own links \

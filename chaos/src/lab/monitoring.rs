@@ -90,12 +90,44 @@ pub fn write_targets(lab: &Path, replicas: &[&Replica]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every alert to the supervisor's webhook, fast: the runner measures delivery time.
-pub fn alertmanager_config(control_port: u16) -> String {
-    format!(
-        "route:\n  receiver: lab\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 2s\n  repeat_interval: 1h\n\
-         receivers:\n  - name: lab\n    webhook_configs:\n      - url: http://127.0.0.1:{control_port}/alertmanager\n        send_resolved: true\n"
-    )
+/// The project's Alertmanager configuration (`alerts/alertmanager.yml`) made to run in
+/// the lab: the same routes, matchers, receivers and inhibition rules, but every webhook
+/// delivers to `webhook` (the supervisor notes when and to which receiver), mail goes to
+/// the lab's SMTP relay without TLS or authentication, and the grouping waits are
+/// multiplied by `scale`, like the SLO rules' windows (repeat intervals stay: no drill
+/// measures a repeat, and a scaled heartbeat would arrive every second).
+pub fn alertmanager_config(project: &str, webhook: &str, smarthost: &str, scale: f64) -> anyhow::Result<String> {
+    use serde_norway::Value;
+    let mut cfg: Value = serde_norway::from_str(project).context("alerts/alertmanager.yml is not YAML")?;
+    let global = cfg.get_mut("global").and_then(Value::as_mapping_mut).context("no global section")?;
+    global.insert("smtp_smarthost".into(), smarthost.into());
+    global.insert("smtp_require_tls".into(), false.into());
+    for key in ["smtp_auth_username", "smtp_auth_password", "smtp_auth_password_file"] {
+        global.remove(key);
+    }
+    let receivers = cfg.get_mut("receivers").and_then(Value::as_sequence_mut).context("no receivers")?;
+    for r in receivers {
+        for w in r.get_mut("webhook_configs").and_then(Value::as_sequence_mut).into_iter().flatten() {
+            if let Some(w) = w.as_mapping_mut() {
+                w.insert("url".into(), webhook.into());
+            }
+        }
+    }
+    scale_route(cfg.get_mut("route").context("no route")?, scale)?;
+    Ok(serde_norway::to_string(&cfg)?)
+}
+
+fn scale_route(route: &mut serde_norway::Value, scale: f64) -> anyhow::Result<()> {
+    for key in ["group_wait", "group_interval"] {
+        if let Some(v) = route.get_mut(key) {
+            let span = crate::experiment::Span::parse(v.as_str().unwrap_or_default()).map_err(anyhow::Error::msg)?;
+            *v = format!("{}ms", (span.0.as_secs_f64() * scale * 1000.0).round() as u64).into();
+        }
+    }
+    for child in route.get_mut("routes").and_then(serde_norway::Value::as_sequence_mut).into_iter().flatten() {
+        scale_route(child, scale)?;
+    }
+    Ok(())
 }
 
 /// Copies the project's rules into the lab: the cause alerts as they are, the SLO rules
@@ -132,11 +164,26 @@ pub fn start_prometheus(lab: &Path, port: u16, am_port: u16) -> anyhow::Result<C
         .context("starting prometheus (apt-get install prometheus)")
 }
 
-pub fn start_alertmanager(lab: &Path, port: u16, control_port: u16) -> anyhow::Result<Child> {
-    std::fs::write(lab.join("alertmanager.yml"), alertmanager_config(control_port))?;
+/// Starts Alertmanager with the project's configuration made for the lab (checked with
+/// `amtool check-config` first) and the project's templates.
+pub fn start_alertmanager(lab: &Path, repo: &Path, port: u16, webhook: &str, scale: f64) -> anyhow::Result<Child> {
+    let project =
+        std::fs::read_to_string(repo.join("alerts/alertmanager.yml")).context("reading alerts/alertmanager.yml")?;
+    let smarthost = format!("{}:{}", super::mail::relay_host(), super::mail::PORT);
+    let file = lab.join("alertmanager.yml");
+    std::fs::write(&file, alertmanager_config(&project, webhook, &smarthost, scale)?)?;
+    std::fs::create_dir_all(lab.join("templates"))?;
+    for t in std::fs::read_dir(repo.join("alerts/templates"))?.flatten() {
+        std::fs::copy(t.path(), lab.join("templates").join(t.file_name()))?;
+    }
+    let check =
+        std::process::Command::new("amtool").arg("check-config").arg(&file).output().context("running amtool")?;
+    if !check.status.success() {
+        bail!("amtool check-config {}: {}", file.display(), String::from_utf8_lossy(&check.stdout));
+    }
     let log = std::fs::File::create(lab.join("alertmanager.log"))?;
     Command::new("prometheus-alertmanager")
-        .arg(format!("--config.file={}", lab.join("alertmanager.yml").display()))
+        .arg(format!("--config.file={}", file.display()))
         .arg(format!("--storage.path={}", lab.join("alertmanager-data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .args(["--cluster.listen-address=", "--log.level=warn"])
@@ -145,4 +192,35 @@ pub fn start_alertmanager(lab: &Path, port: u16, control_port: u16) -> anyhow::R
         .stderr(log)
         .spawn()
         .context("starting alertmanager (apt-get install prometheus-alertmanager)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lab_alertmanager_keeps_the_projects_routing() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let project = std::fs::read_to_string(repo.join("alerts/alertmanager.yml")).unwrap();
+        let text =
+            alertmanager_config(&project, "http://127.0.0.1:9/alertmanager", "10.213.20.2:2525", 1.0 / 60.0).unwrap();
+        let lab: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+        let ours: serde_norway::Value = serde_norway::from_str(&project).unwrap();
+        // Same receivers, inhibition rules and routing tree (receivers and matchers).
+        let names = |v: &serde_norway::Value| -> Vec<String> {
+            v["receivers"].as_sequence().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect()
+        };
+        assert_eq!(names(&lab), names(&ours));
+        assert_eq!(lab["inhibit_rules"], ours["inhibit_rules"]);
+        let routes = |v: &serde_norway::Value| v["route"]["routes"].as_sequence().unwrap().len();
+        assert_eq!(routes(&lab), routes(&ours));
+        assert_eq!(lab["route"]["routes"][1]["matchers"], ours["route"]["routes"][1]["matchers"]);
+        // Delivered inside the lab, waits scaled, repeats as they are.
+        assert!(!text.contains("example.invalid/"), "a webhook still points outside the lab:\n{text}");
+        assert!(!text.contains("smtp_auth_password_file"));
+        assert_eq!(lab["global"]["smtp_smarthost"].as_str(), Some("10.213.20.2:2525"));
+        assert_eq!(lab["route"]["group_wait"].as_str(), Some("500ms"));
+        assert_eq!(lab["route"]["group_interval"].as_str(), Some("5000ms"));
+        assert_eq!(lab["route"]["repeat_interval"], ours["route"]["repeat_interval"]);
+    }
 }

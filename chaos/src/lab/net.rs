@@ -1,15 +1,16 @@
-//! The lab's network: one namespace per zone (and one for the database endpoint), each
-//! joined to the host by a veth pair with its own /24 inside 10.213.0.0/16. The host
-//! routes between them; namespaces get no default route, and an iptables rule drops
-//! anything from the lab that would leave through another interface, so no lab packet
-//! can reach the machine's default route. Every rule carries the comment `tm-chaos`.
+//! The lab's network: one namespace per zone and one each for the database endpoint and
+//! the SMTP relay, each joined to the host by a veth pair with its own /24 inside
+//! 10.213.0.0/16. The host routes between them; namespaces get no default route, and an
+//! iptables rule drops anything from the lab that would leave through another interface,
+//! so no lab packet can reach the machine's default route. Every rule carries the comment `tm-chaos`.
 
 use std::process::Command;
 
 use anyhow::{bail, Context};
 
-/// The lab's zones and the database endpoint's namespace, with their subnet index.
-pub const NAMESPACES: [(&str, u8); 4] = [("a", 1), ("b", 2), ("c", 3), ("db", 10)];
+/// The lab's zones, the database endpoint's and the SMTP relay's namespaces, with their
+/// subnet index.
+pub const NAMESPACES: [(&str, u8); 5] = [("a", 1), ("b", 2), ("c", 3), ("db", 10), ("mail", 20)];
 pub const PREFIX: &str = "10.213";
 pub const SUPERNET: &str = "10.213.0.0/16";
 pub const COMMENT: &str = "tm-chaos";

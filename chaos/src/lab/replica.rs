@@ -132,6 +132,8 @@ pub struct Spawn<'a> {
     pub database_url: String,
     pub cpu_limit: f64,
     pub now: f64,
+    /// More configuration keys (set as `TM_<KEY>`), e.g. the lab's e-mail settings.
+    pub settings: Vec<(&'static str, String)>,
 }
 
 /// Starts a replica: the shell joins the cgroups first, then execs into the namespace,
@@ -164,6 +166,7 @@ pub fn spawn(s: Spawn<'_>) -> anyhow::Result<Replica> {
         .env("TM_LOG_FORMAT", "json")
         .env("TM_LOG_LEVEL", "warn")
         .env("TM_SCHEDULE_CLEANUP", "")
+        .envs(s.settings.iter().map(|(key, value)| (format!("TM_{}", key.to_uppercase()), value)))
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)

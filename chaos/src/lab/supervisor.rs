@@ -2,8 +2,8 @@
 //! real deployment. It keeps the desired number of replicas running over the zones
 //! (replacing dead ones, like a ReplicaSet), probes their readiness and puts the ready
 //! ones behind HAProxy (like Endpoints), runs the HPA algorithm over their CPU and
-//! memory, watches the database primary and promotes the standby when it is gone, and
-//! applies the faults the runner asks for over a small HTTP API on loopback.
+//! memory, watches the database primary and promotes the standby when it is gone, runs
+//! the SMTP relay, and applies the faults the runner asks for over a small HTTP API on loopback.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ use tokio::process::Child;
 use tokio::sync::Mutex;
 
 use super::replica::{self, Replica, ReplicaView};
-use super::{monitoring, net, postgres, proxy, LabConfig};
+use super::{mail, monitoring, net, postgres, proxy, LabConfig};
 use crate::experiment::Action;
 use crate::hpa::{self, Autoscaler, ChartSettings, PodMetric};
 
@@ -54,6 +54,9 @@ pub struct AlertRecord {
     pub at: f64,
     pub alertname: String,
     pub status: String,
+    /// The receiver of the project's routing that got it (pager, ticket, heartbeat).
+    #[serde(default)]
+    pub receiver: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,6 +112,8 @@ struct State {
     faults: BTreeSet<String>,
     stress: Option<u32>,
     replaced: u32,
+    /// The SMTP relay; `None` during an outage.
+    smtp: Option<Child>,
     others: Vec<Child>,
     shutting_down: bool,
 }
@@ -183,6 +188,7 @@ impl State {
             database_url: database_url(),
             cpu_limit: self.chart.resources.cpu_limit,
             now: now(),
+            settings: mail::replica_settings(self.cfg.time_scale),
         })?;
         let name = r.name.clone();
         self.replicas.push(r);
@@ -292,9 +298,12 @@ pub async fn run(cfg: LabConfig) -> anyhow::Result<()> {
         .stderr(proxy_log)
         .spawn()?;
 
+    let smtp = mail::start(&dir, &cfg.repo, &cfg.python)?;
+    mail::wait_listening(Duration::from_secs(30)).await?;
     monitoring::write_targets(&dir, &[])?;
     let prom = monitoring::start_prometheus(&dir, cfg.prometheus_port, cfg.alertmanager_port)?;
-    let am = monitoring::start_alertmanager(&dir, cfg.alertmanager_port, cfg.control_port)?;
+    let webhook = format!("{}/alertmanager", cfg.control_url());
+    let am = monitoring::start_alertmanager(&dir, &cfg.repo, cfg.alertmanager_port, &webhook, cfg.slo_scale())?;
     monitoring::haproxy_apply(&dir, &monitoring::haproxy_config(&dir, cfg.lb_port, &[]))?;
 
     // For `lab down` after a crash of this process: what runs on the host.
@@ -323,6 +332,7 @@ pub async fn run(cfg: LabConfig) -> anyhow::Result<()> {
         faults: BTreeSet::new(),
         stress: None,
         replaced: 0,
+        smtp: Some(smtp),
         others: vec![proxy_child, prom, am],
         shutting_down: false,
         cfg: cfg.clone(),
@@ -392,7 +402,8 @@ async fn teardown(state: &Shared) {
         }
         let _ = child.start_kill();
     }
-    for c in &mut s.others {
+    let s = &mut *s;
+    for c in s.others.iter_mut().chain(s.smtp.as_mut()) {
         let _ = c.start_kill();
         let _ = c.wait().await;
     }
@@ -797,7 +808,15 @@ async fn apply(state: &Shared, a: Action) -> anyhow::Result<ActionResult> {
         }
         Action::SetLoad { rate } => format!("client load {rate}/s (applied by the runner)"),
         Action::RollingRestart => rolling_restart(state).await?,
-        Action::SmtpOutage => bail!("smtp-outage needs the e-mail notifications feature, which this lab does not run"),
+        Action::SmtpOutage => {
+            let mut s = state.lock().await;
+            let Some(mut relay) = s.smtp.take() else { bail!("the SMTP relay is already down") };
+            let pid = relay.id().unwrap_or(0);
+            let _ = relay.start_kill();
+            let _ = relay.wait().await;
+            s.faults.insert("smtp-outage".into());
+            format!("SIGKILL the SMTP relay (pid {pid}) at {}:{}: connections refused", mail::relay_host(), mail::PORT)
+        }
         Action::RestoreAll => restore_all(state).await?,
     };
     Ok(ActionResult { fault, output })
@@ -883,10 +902,31 @@ async fn revert_fault(state: &Shared, name: &str) -> anyhow::Result<String> {
             s.stress = None;
             "CPU burners stopped".into()
         }
+        "smtp-outage" => {
+            drop(s);
+            let out = start_relay(state).await?;
+            s = state.lock().await;
+            out
+        }
         other => bail!("no fault named {other} to revert"),
     };
     s.faults.remove(name);
     Ok(out)
+}
+
+/// Starts the SMTP relay unless it runs, and waits until it accepts connections.
+async fn start_relay(state: &Shared) -> anyhow::Result<String> {
+    {
+        let mut s = state.lock().await;
+        if let Some(relay) = s.smtp.as_mut() {
+            if relay.try_wait()?.is_none() {
+                return Ok("the SMTP relay runs".into());
+            }
+        }
+        s.smtp = Some(mail::start(&s.cfg.dir, &s.cfg.repo, &s.cfg.python)?);
+    }
+    mail::wait_listening(Duration::from_secs(30)).await?;
+    Ok(format!("the SMTP relay accepts connections again at {}:{}", mail::relay_host(), mail::PORT))
 }
 
 async fn restore(AxState(state): AxState<Shared>) -> ApiResult<ActionResult> {
@@ -901,11 +941,12 @@ async fn restore_all(state: &Shared) -> anyhow::Result<String> {
     for f in faults {
         out.push(revert_fault(state, &f).await?);
     }
-    // Whatever a step left behind: every link up, no loss rules, no latency.
+    // Whatever a step left behind: every link up, no loss rules, no latency, the relay up.
     for (zone, _) in net::NAMESPACES {
         net::run_quiet(&["ip", "link", "set", &net::host_if(zone), "up"]);
         net::flush_rules(Some(&net::netns(zone)));
     }
+    start_relay(state).await?;
     let (primary, standby, dir) = {
         let mut s = state.lock().await;
         s.zones_down.clear();
@@ -995,6 +1036,8 @@ async fn rebalance(state: &Shared) -> anyhow::Result<()> {
 
 #[derive(Deserialize)]
 struct Webhook {
+    #[serde(default)]
+    receiver: String,
     alerts: Vec<WebhookAlert>,
 }
 
@@ -1009,7 +1052,10 @@ async fn alert_webhook(AxState(state): AxState<Shared>, Json(w): Json<Webhook>) 
     let t = now();
     for a in w.alerts {
         let alertname = a.labels.get("alertname").cloned().unwrap_or_default();
-        s.alerts.push(AlertRecord { at: t, alertname, status: a.status });
+        s.alerts.push(AlertRecord { at: t, alertname, status: a.status, receiver: w.receiver.clone() });
+    }
+    if s.alerts.len() > 5000 {
+        s.alerts.drain(..1000);
     }
     "ok"
 }
