@@ -161,7 +161,10 @@ pub fn spawn(s: Spawn<'_>) -> anyhow::Result<Replica> {
         .env("TM_DB_MAX_CONNECTIONS", "10") // as the chart sets it
         .env("TM_DB_ACQUIRE_TIMEOUT", "2s")
         .env("TM_DB_STATEMENT_TIMEOUT", "5s")
-        .env("TM_REQUEST_TIMEOUT", "10s")
+        // The lab's clients give up after 5 s (load.rs), so the replicas do too: an
+        // idempotency claim left by a killed replica is then taken over after 6 s,
+        // within the client's retry.
+        .env("TM_REQUEST_TIMEOUT", "5s")
         .env("TM_TRUST_FORWARDED_FOR", "true")
         .env("TM_LOG_FORMAT", "json")
         .env("TM_LOG_LEVEL", "warn")
