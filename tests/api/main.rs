@@ -14,6 +14,7 @@ mod bad_input;
 mod bulk;
 mod checklists;
 mod comments;
+mod imports;
 mod labels;
 mod listing;
 mod members;
