@@ -167,6 +167,7 @@ both!(malformed_and_oversized_imports_write_nothing, |b| async move {
     let big = format!("{header}{}", row.repeat(10 * 1024 * 1024 / row.len() + 1));
     let res = send_raw(&app, &owner, Method::POST, todoist, big, Some("text/csv")).await;
     assert_eq!(res.status, 413, "{}", res.body);
+    assert!(res.body["detail"].as_str().unwrap().contains("10 MiB for imports"), "{}", res.body);
     let res = send_raw(&app, &owner, Method::POST, &format!("{todoist}?colour=red"), TODOIST, Some("text/csv")).await;
     assert_eq!((res.status.as_u16(), res.fields()), (422, vec!["colour".to_string()]));
     let res = send_raw(&app, &bearer(&ro), Method::POST, trello, TRELLO, Some("application/json")).await;
