@@ -132,9 +132,11 @@ impl AppError {
                 "stale_version",
                 "The resource changed since you read it; fetch it again and retry.".into(),
             ),
-            PayloadTooLarge => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body exceeds 1 MiB.".into())
-            }
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "The request body is larger than this endpoint accepts (1 MiB; 10 MiB for imports).".into(),
+            ),
             UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",

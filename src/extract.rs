@@ -38,14 +38,17 @@ where
         if !is_json {
             return Err(AppError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge
-            } else {
-                AppError::BadRequest("unreadable_body", "The request body could not be read.".into())
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(unreadable_body)?;
         parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Why a body could not be read: too large (413), or cut off on the way (400).
+pub fn unreadable_body(rejection: axum::extract::rejection::BytesRejection) -> AppError {
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::PayloadTooLarge
+    } else {
+        AppError::BadRequest("unreadable_body", "The request body could not be read.".into())
     }
 }
 

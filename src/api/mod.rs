@@ -3,6 +3,7 @@
 //! from the same routers, so it covers exactly what is served.
 
 pub(crate) mod access;
+pub(crate) mod account_export;
 mod admin;
 pub mod auth;
 pub(crate) mod bulk;
@@ -11,6 +12,7 @@ pub(crate) mod comments;
 pub mod docs;
 mod health;
 mod idempotency;
+pub(crate) mod import;
 pub(crate) mod labels;
 pub(crate) mod me;
 pub(crate) mod members;
@@ -52,6 +54,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(admin::router())
         .merge(projects::router())
         .merge(transfer::router())
+        .merge(import::router())
+        .merge(account_export::router())
         .merge(members::router())
         .merge(labels::router())
         .merge(tasks::router())

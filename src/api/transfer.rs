@@ -299,13 +299,24 @@ pub async fn import_project(
     principal: Principal,
     ApiJson(doc): ApiJson<ProjectExport>,
 ) -> AppResult<Response> {
+    let report = import_document(&state, &principal, &doc, ImportReport::default()).await?;
+    Ok((StatusCode::CREATED, axum::Json(report)).into_response())
+}
+
+/// Writes a document as a new project in one transaction, adding to `report` (which
+/// may already list what a converter from another tool left out).
+pub async fn import_document(
+    state: &AppState,
+    principal: &Principal,
+    doc: &ProjectExport,
+    mut report: ImportReport,
+) -> AppResult<ImportReport> {
     principal.require_write()?;
-    validate(&doc)?;
+    validate(doc)?;
     let me = principal.user.email.to_lowercase();
     let db = &state.db;
     let now = now_millis();
     let ms = |d: &Option<DateTime<Utc>>| d.map(|d| d.timestamp_millis());
-    let mut report = ImportReport::default();
     let mut tx = db.begin().await?;
     let pid = repo::projects::insert(db, &mut tx, doc.name.trim(), &doc.description, principal.id(), now).await?;
     report.project_id = pid;
@@ -404,5 +415,5 @@ pub async fn import_project(
     }
     tx.commit().await?;
     state.metrics.tasks_created.inc_by(report.tasks as u64);
-    Ok((StatusCode::CREATED, axum::Json(report)).into_response())
+    Ok(report)
 }

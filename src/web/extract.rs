@@ -173,12 +173,12 @@ pub fn safe_next(raw: &str) -> Option<String> {
     ok.then(|| raw.to_owned())
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A browser's `Origin` (or, without it, `Referer`) must be this site.
-fn same_origin(headers: &HeaderMap, state: &AppState) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap, state: &AppState) -> bool {
     let public = state.config.public_url.trim_end_matches('/');
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     let matches = |origin: &str| {

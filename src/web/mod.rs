@@ -13,6 +13,7 @@ mod bulk;
 mod checklists;
 mod extract;
 pub(crate) mod format;
+mod imports;
 mod markdown;
 mod projects;
 mod render;
@@ -22,7 +23,7 @@ mod unsubscribe;
 mod webhooks;
 
 use axum::{
-    extract::Request,
+    extract::{DefaultBodyLimit, Request},
     http::{header, HeaderValue},
     middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
@@ -33,6 +34,9 @@ use axum::{
 use crate::{auth::Principal, state::AppState};
 
 pub use render::{error_page, error_response};
+
+/// The import form's file may be as large as an API import, plus the form's other fields.
+const IMPORT_FORM_MAX_BYTES: usize = crate::api::transfer::IMPORT_MAX_BYTES + 64 * 1024;
 
 /// The Content-Security-Policy of every UI response: no inline script or style, no
 /// other origin, no framing.
@@ -47,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/signup", get(session::signup_page).post(session::signup))
         .route("/signout", post(session::signout))
         .route("/projects", get(projects::index).post(projects::create))
+        .route("/projects/import", post(imports::upload).layer(DefaultBodyLimit::max(IMPORT_FORM_MAX_BYTES)))
         .route("/projects/{id}", get(tasks::list_view))
         .route("/projects/{id}/board", get(tasks::board))
         .route("/projects/{id}/archive", post(projects::archive))

@@ -16,7 +16,7 @@ use crate::error::AppError;
 static TEMPLATES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
     let mut h = Handlebars::new();
     h.set_strict_mode(true);
-    let sources: [(&str, &str); 14] = [
+    let sources: &[(&str, &str)] = &[
         ("layout", include_str!("templates/layout.hbs")),
         ("error", include_str!("templates/error.hbs")),
         ("signin", include_str!("templates/signin.hbs")),
@@ -31,8 +31,9 @@ static TEMPLATES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
         ("project_nav", include_str!("templates/project_nav.hbs")),
         ("unsubscribe", include_str!("templates/unsubscribe.hbs")),
         ("webhook", include_str!("templates/webhook.hbs")),
+        ("import_report", include_str!("templates/import_report.hbs")),
     ];
-    for (name, src) in sources {
+    for &(name, src) in sources {
         h.register_template_string(name, src).unwrap_or_else(|e| panic!("template {name}: {e}"));
     }
     h

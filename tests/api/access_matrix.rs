@@ -96,6 +96,9 @@ impl World {
     }
 }
 
+/// A Todoist export with one task.
+const TODOIST_MATRIX_CSV: &str = "TYPE,CONTENT,PRIORITY,INDENT\ntask,Matrix task,4,1\n";
+
 /// A webhook body that passes validation (a public URL; nothing is delivered here).
 fn hook() -> Value {
     json!({"url": "https://hooks.example.com/tasks", "events": ["task.created"]})
@@ -142,6 +145,9 @@ enum Row {
     ExportProject,
     ExportTasksCsv,
     ImportProject,
+    ImportTodoist,
+    ImportTrello,
+    ExportAccount,
     AddChecklistItem,
     ListChecklist,
     UpdateChecklistItem,
@@ -174,6 +180,8 @@ fn expected(row: Row) -> [u16; 9] {
         PatchMe | PatchNotificationSettings => everyone_writes(OK),
         ChangePassword => everyone_writes(204),
         CreateToken | CreateProject | ImportProject => everyone_writes(201),
+        ImportTodoist | ImportTrello => everyone_writes(201),
+        ExportAccount => everyone(OK),
         RevokeToken =>                   [204,  404,   404,   404,     403, 401,    401,     404,  401],
         AdminListUsers | AdminUpdateUser => admin_only,
         GetProject | ListMembers | ListLabels | ListProjectTasks | GetTask | ListComments | ListActivity | ListChecklist | ExportProject | ExportTasksCsv => member_reads,
@@ -193,7 +201,7 @@ fn expected(row: Row) -> [u16; 9] {
     }
 }
 
-const ROWS: [Row; 51] = {
+const ROWS: [Row; 54] = {
     use Row::*;
     [
         GetMe,
@@ -235,6 +243,9 @@ const ROWS: [Row; 51] = {
         ExportProject,
         ExportTasksCsv,
         ImportProject,
+        ImportTodoist,
+        ImportTrello,
+        ExportAccount,
         AddChecklistItem,
         ListChecklist,
         UpdateChecklistItem,
@@ -349,6 +360,16 @@ async fn request(w: &World, row: Row, actor: Actor) -> (Method, String, Option<V
             "/api/v1/projects/import".into(),
             Some(json!({"format": "task-manager.project.v1", "name": "Imported", "exported_at": null})),
         ),
+        // A JSON string is sent as the CSV body itself (see the call below).
+        ImportTodoist => (M::POST, "/api/v1/projects/import/todoist".into(), Some(json!(TODOIST_MATRIX_CSV))),
+        ImportTrello => (
+            M::POST,
+            "/api/v1/projects/import/trello".into(),
+            Some(
+                json!({"name": "Board", "lists": [{"id": "l", "name": "To do"}], "cards": [{"id": "c", "name": "Card", "idList": "l"}]}),
+            ),
+        ),
+        ExportAccount => (M::GET, "/api/v1/me/export".into(), None),
         AddChecklistItem => {
             (M::POST, format!("/api/v1/tasks/{}/checklist", w.fresh_task().await), Some(json!({"text": "item"})))
         }
@@ -428,7 +449,21 @@ both!(every_endpoint_by_every_caller, |b| async move {
             // Anonymous is a fresh browser each time (signing in must not stick).
             let fresh = w.app.client();
             let client = if actor == Actor::Anonymous { &fresh } else { w.client(actor) };
-            let (status, resp) = w.app.call(client, method.clone(), &path, body).await;
+            let (status, resp) = match body {
+                Some(Value::String(csv)) => {
+                    decode(
+                        client
+                            .request(method.clone(), w.app.url(&path))
+                            .header("content-type", "text/csv")
+                            .body(csv)
+                            .send()
+                            .await
+                            .unwrap(),
+                    )
+                    .await
+                }
+                body => w.app.call(client, method.clone(), &path, body).await,
+            };
             let got = status.as_u16();
             // A refused request writes nothing (login and logout only touch sessions
             // and the throttle, which are expected to change).

@@ -15,6 +15,7 @@ mod bulk;
 mod checklists;
 mod comments;
 mod idempotency;
+mod imports;
 mod labels;
 mod listing;
 mod members;

@@ -452,6 +452,17 @@ both!(router_serves_exactly_the_documented_operations_and_responses_conform, |b|
     )
     .await;
 
+    // Imports from other tools and the export of everything.
+    let csv = "TYPE,CONTENT,PRIORITY,INDENT\ntask,From Todoist,1,1\n";
+    let b = t.request(&olive, &Method::POST, "/api/v1/projects/import/todoist", &[], "?name=Todoist");
+    let (status, body, _) =
+        t.send(Method::POST, "/api/v1/projects/import/todoist", b.header("content-type", "text/csv").body(csv)).await;
+    assert_eq!(status, 201, "{body}");
+    let board = json!({"name": "Board", "lists": [{"id": "l", "name": "Doing"}], "cards": [{"id": "c", "name": "Card", "idList": "l"}]});
+    t.expect(&olive, Method::POST, "/api/v1/projects/import/trello", &[], Some(board), 201).await;
+    t.expect(&olive, Method::POST, "/api/v1/projects/import/trello", &[], Some(json!({"name": "no cards"})), 422).await;
+    t.expect(&olive, Method::GET, "/api/v1/me/export", &[], None, 200).await;
+
     // Webhooks.
     let hook = json!({"url": "https://hooks.example.com/tasks", "events": ["task.created", "task.deleted"]});
     let wh = t.expect(&olive, Method::POST, "/api/v1/projects/{id}/webhooks", &[pid], Some(hook), 201).await;

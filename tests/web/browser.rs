@@ -20,6 +20,8 @@ use serde_json::{json, Value};
 
 use crate::common::{Backend, TestApp};
 
+mod features;
+
 const SHIFT: char = '\u{E008}';
 const ARROW_UP: char = '\u{E013}';
 const ARROW_RIGHT: char = '\u{E014}';

@@ -13,6 +13,7 @@ mod support;
 
 mod account;
 mod csrf;
+mod imports;
 mod pages;
 mod tasks;
 mod webhooks;
