@@ -16,6 +16,7 @@ pub(crate) mod me;
 pub(crate) mod members;
 pub(crate) mod notifications;
 pub(crate) mod projects;
+pub(crate) mod recurrence;
 pub(crate) mod task_input;
 pub(crate) mod task_list;
 pub(crate) mod tasks;

@@ -33,6 +33,8 @@ pub struct CreateTask {
     pub assignee_id: Option<i64>,
     /// Label ids of the same project.
     pub labels: Option<Vec<i64>>,
+    /// An RFC 5545 RRULE (`FREQ=WEEKLY;BYDAY=MO`); needs `due_at`.
+    pub recurrence: Option<String>,
 }
 
 /// A partial update: absent fields stay as they are, `null` clears a nullable field.
@@ -50,6 +52,10 @@ pub struct UpdateTask {
     #[schema(value_type = Option<i64>)]
     pub assignee_id: Option<Option<i64>>,
     pub labels: Option<Vec<i64>>,
+    /// An RFC 5545 RRULE; `null` makes the task one-off. Needs a due date.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub recurrence: Option<Option<String>>,
 }
 
 impl UpdateTask {

@@ -15,6 +15,7 @@ mod extract;
 pub(crate) mod format;
 mod markdown;
 mod projects;
+mod recurrence;
 mod render;
 mod session;
 mod tasks;

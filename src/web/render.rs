@@ -156,6 +156,7 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "project_restored" => "Project restored.",
         "task_added" => "Task added.",
         "task_saved" => "Task saved.",
+        "task_recurred" => "Task completed. The next occurrence was created.",
         "task_moved" => "Task moved.",
         "task_deleted" => "Task deleted.",
         "comment_added" => "Comment added.",

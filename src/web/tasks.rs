@@ -18,6 +18,7 @@ use super::{
     format::{self, priority_label, status_label},
     markdown::to_safe_html,
     projects,
+    recurrence::Picker,
     render::{page, redirect, Nav},
 };
 use crate::{
@@ -85,6 +86,7 @@ fn card(t: &TaskView, tz: Tz, now: i64, lookup: Option<&Lookup>) -> Value {
         "labels": lookup.map(|l| l.label_views(&t.labels)).unwrap_or_default(),
         "version": t.version,
         "checklist": Value::Null,
+        "recurrence_summary": t.recurrence_summary,
     })
 }
 
@@ -289,6 +291,17 @@ fn parse_due(raw: &str, tz: Tz, errors: &mut Vec<String>) -> Option<DateTime<Fix
     parsed
 }
 
+/// The rule chosen with the form's recurrence picker; `None` when the form has none.
+fn repeat_of(form: &CsrfForm, errors: &mut Vec<String>) -> Option<Option<String>> {
+    match Picker::from_form(form)?.to_rule() {
+        Ok(rule) => Some(rule),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    }
+}
+
 fn parse_ids(values: Vec<String>) -> Vec<i64> {
     values.iter().filter_map(|v| v.parse().ok()).collect()
 }
@@ -325,6 +338,7 @@ pub async fn create(
     let tz = user.tz();
     let mut errors = vec![];
     let description = form.raw("description");
+    let recurrence = repeat_of(&form, &mut errors).flatten();
     let body = CreateTask {
         title: form.get("title"),
         description: (!description.trim().is_empty()).then_some(description),
@@ -333,6 +347,7 @@ pub async fn create(
         due_at: parse_due(&form.get("due_at"), tz, &mut errors),
         assignee_id: form.get("assignee_id").parse().ok(),
         labels: Some(parse_ids(form.all("labels"))),
+        recurrence,
     };
     if !errors.is_empty() {
         return Err(
@@ -362,6 +377,12 @@ async fn task_page(
     let comments = repo::comments::list(db, &mut c, id).await?;
     let activity = repo::activity::list(db, &mut c, id).await?;
     let checklist = repo::checklists::list(db, &mut c, id).await?;
+    let next_occurrence = match row.recurrence_next_id {
+        Some(next) => repo::tasks::get_for_member(db, &mut c, next, user.id(), false)
+            .await?
+            .map(|(t, _)| json!({"id": t.id, "due": t.due_at.map(|d| format::time(d, user.tz()))})),
+        None => None,
+    };
     drop(c);
     let lookup = Lookup::load(state, row.project_id).await?;
     let tz = user.tz();
@@ -429,6 +450,10 @@ async fn task_page(
                         .map(|i| lookup.member(i).map(str::to_owned).unwrap_or_else(|| format!("user {i}"))),
                     "labels" => label_names(v),
                     "title" | "created" | "checklist" => v.clone(),
+                    "recurrence" => v.as_deref().map(|r| {
+                        crate::domain::Recurrence::parse(r).map(|r| r.summary()).unwrap_or_else(|_| r.to_owned())
+                    }),
+                    "next_occurrence" | "previous_occurrence" => v.as_deref().map(|i| format!("task {i}")),
                     _ => None,
                 }
             };
@@ -442,6 +467,9 @@ async fn task_page(
                 "assignee_id" => "changed the assignee",
                 "labels" => "changed the labels",
                 "checklist" => "changed the checklist",
+                "recurrence" => "changed how it repeats",
+                "next_occurrence" => "completed it and created the next occurrence",
+                "previous_occurrence" => "created it as the next occurrence of",
                 "position" => "moved the task",
                 _ => "changed the task",
             };
@@ -475,6 +503,9 @@ async fn task_page(
             "created": format::time(row.created_at, tz),
             "updated": format::time(row.updated_at, tz),
             "completed": row.completed_at.map(|d| format::time(d, tz)),
+            "recurrence": row.recurrence,
+            "recurrence_summary": view.recurrence_summary,
+            "next_occurrence": next_occurrence,
         },
         "form": {
             "title": value("title", row.title.clone()),
@@ -485,6 +516,7 @@ async fn task_page(
             "assignees": assignees,
             "labels": labels,
             "comment": submitted.map(|f| f.raw("body")).unwrap_or_default(),
+            "repeat": submitted.and_then(Picker::from_form).unwrap_or_else(|| Picker::from_rule(row.recurrence.as_deref())).to_json(),
         },
         "time_zone": tz.name(),
         "can_edit": can_edit,
@@ -502,16 +534,6 @@ pub async fn show(State(state): State<AppState>, user: WebUser, WebPath(id): Web
     task_page(&state, &user, id, StatusCode::OK, vec![], None).await
 }
 
-fn if_match(version: &str) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    if let Ok(v) = version.parse::<i64>() {
-        if let Ok(v) = HeaderValue::from_str(&format!("\"{v}\"")) {
-            h.insert(header::IF_MATCH, v);
-        }
-    }
-    h
-}
-
 /// `POST /tasks/{id}`: saves every field of the task form.
 pub async fn update(
     State(state): State<AppState>,
@@ -522,6 +544,7 @@ pub async fn update(
     let tz = user.tz();
     let mut errors = vec![];
     let due = form.get("due_at");
+    let recurrence = repeat_of(&form, &mut errors);
     let body = UpdateTask {
         title: Some(form.get("title")),
         description: Some(form.raw("description")),
@@ -530,20 +553,14 @@ pub async fn update(
         due_at: Some(parse_due(&due, tz, &mut errors)),
         assignee_id: Some(form.get("assignee_id").parse().ok()),
         labels: Some(parse_ids(form.all("labels"))),
+        recurrence,
     };
     if !errors.is_empty() {
         return task_page(&state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, errors, Some(&form)).await;
     }
-    let r = tasks::update_task(
-        State(state.clone()),
-        user.principal.clone(),
-        Path(id),
-        if_match(&form.get("version")),
-        ApiJson(body),
-    )
-    .await;
+    let r = tasks::update_view(&state, &user.principal, id, form.get("version").parse().ok(), &body).await;
     match r {
-        Ok(_) => Ok(redirect(&format!("/tasks/{id}"), Some("task_saved"))),
+        Ok(saved) => Ok(redirect(&format!("/tasks/{id}"), Some(saved_flash(&saved)))),
         Err(AppError::Unprocessable(errs)) => {
             task_page(&state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, error_messages(&errs), Some(&form)).await
         }
@@ -556,6 +573,15 @@ pub async fn update(
             task_page(&state, &user, id, StatusCode::CONFLICT, vec![msg.into()], Some(&form)).await
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Says so when saving completed a recurring task and created its next occurrence.
+fn saved_flash(saved: &TaskView) -> &'static str {
+    if saved.next_occurrence.is_some() {
+        "task_recurred"
+    } else {
+        "task_saved"
     }
 }
 
@@ -572,8 +598,8 @@ pub async fn set_status(
         return Err(AppError::field("status", "invalid", "Choose a status.").into());
     }
     let body = UpdateTask { status, ..UpdateTask::default() };
-    tasks::update_task(State(state), user.principal, Path(id), HeaderMap::new(), ApiJson(body)).await?;
-    Ok(redirect(&form.return_to(&format!("/tasks/{id}")), Some("task_saved")))
+    let saved = tasks::update_view(&state, &user.principal, id, None, &body).await?;
+    Ok(redirect(&form.return_to(&format!("/tasks/{id}")), Some(saved_flash(&saved))))
 }
 
 /// `POST /tasks/{id}/move`: the board's "move to" form (a column, top or bottom).

@@ -19,6 +19,7 @@ mod listing;
 mod members;
 mod notifications;
 mod projects;
+mod recurrence;
 mod tasks;
 mod token_cache;
 mod tokens;

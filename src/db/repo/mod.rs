@@ -9,6 +9,7 @@ pub mod labels;
 pub mod members;
 pub mod notifications;
 pub mod projects;
+pub mod recurrence;
 pub mod sessions;
 pub mod tasks;
 pub mod throttle;

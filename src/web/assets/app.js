@@ -42,7 +42,16 @@ async function refresh(focusSelector) {
   }
 }
 
+// The recurrence picker shows the fields of the chosen kind only.
+function showRepeatFields() {
+  const kind = $('#repeat-kind');
+  if (!kind) return;
+  $$('[data-repeat]').forEach((el) => { el.hidden = !el.dataset.repeat.split(' ').includes(kind.value); });
+}
+document.addEventListener('change', (e) => { if (e.target.id === 'repeat-kind') showRepeatFields(); });
+
 function init() {
+  showRepeatFields();
   $$('[data-preview]').forEach((b) => { b.hidden = false; });
   $$('[data-detect-zone]').forEach((i) => {
     if (!i.value) {
@@ -77,6 +86,8 @@ document.addEventListener('change', async (e) => {
     const task = await api('PATCH', `/api/v1/tasks/${row.dataset.task}`, { status: select.value });
     row.dataset.version = task.version;
     announce(`Status set to ${select.options[select.selectedIndex].text}.`);
+    // Completing a repeating task created the next one: show it.
+    if (task.next_occurrence) { await refresh(); announce('Task completed. The next occurrence was created.'); }
   } catch (_) {
     form.submit();
   }
