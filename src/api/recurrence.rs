@@ -74,7 +74,7 @@ pub async fn update_rule(
 ) -> AppResult<Option<Change>> {
     let current = row.recurrence.as_deref();
     let wanted = match requested {
-        None => current.and_then(|r| Recurrence::parse(r).ok()),
+        None => current.and_then(Recurrence::stored),
         Some(None) => None,
         Some(Some(raw)) => Some(Recurrence::parse(raw).map_err(refused)?),
     };
@@ -125,7 +125,7 @@ pub async fn complete(
     else {
         return Ok(None);
     };
-    let Ok(rule) = Recurrence::parse(text) else { return Ok(None) };
+    let Some(rule) = Recurrence::stored(text) else { return Ok(None) };
     let tz = series_zone(db, c, row.assignee_id, row.created_by).await?;
     let Some(next_due) = rule.next_after(start, tz, due) else { return Ok(None) };
     let todo = TaskStatus::Todo.as_str();

@@ -172,7 +172,7 @@ impl TaskView {
             updated_at: ts(t.updated_at),
             version: t.version,
             recurrence: t.recurrence.clone(),
-            recurrence_summary: t.recurrence.as_deref().and_then(|r| Recurrence::parse(r).ok()).map(|r| r.summary()),
+            recurrence_summary: t.recurrence.as_deref().and_then(Recurrence::stored).map(|r| r.summary()),
             recurrence_start: t.recurrence_start.map(ts),
             next_occurrence_id: t.recurrence_next_id,
             next_occurrence: None,

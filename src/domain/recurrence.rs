@@ -43,7 +43,28 @@ impl Recurrence {
     /// a bound on the work of one completion.
     const MAX_STEPS: usize = 10_000;
 
+    /// A rule as a client sent it, with every check.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let r = Self::read(raw)?;
+        // Rules that are well-formed but can never occur (30 February) are refused
+        // here, once, rather than discovered at every completion.
+        let probe = Utc.with_ymd_and_hms(2000, 1, 1, 9, 0, 0).single().unwrap_or_default().timestamp_millis();
+        let mut probe_rule = r.clone();
+        probe_rule.until = None;
+        let set = probe_rule.series(probe, Tz::UTC)?;
+        if (&set).into_iter().take(Self::MAX_STEPS).next().is_none() {
+            return Err(FieldError::new(FIELD, "never_occurs", "recurrence never occurs"));
+        }
+        Ok(r)
+    }
+
+    /// A rule as stored, checked when it was set: read without evaluating it again,
+    /// since every listed task shows its summary.
+    pub fn stored(text: &str) -> Option<Self> {
+        Self::read(text).ok()
+    }
+
+    fn read(raw: &str) -> Result<Self, FieldError> {
         let invalid =
             |why: String| FieldError::new(FIELD, "invalid", format!("recurrence is not a valid RRULE: {why}"));
         let unsupported = |why: &str| FieldError::new(FIELD, "unsupported", format!("recurrence {why}"));
@@ -90,17 +111,7 @@ impl Recurrence {
                 return Err(invalid("give UNTIL or COUNT, not both".into()));
             }
         }
-        let r = Recurrence { text, rule, until };
-        // Rules that are well-formed but can never occur (30 February) are refused
-        // here, once, rather than discovered at every completion.
-        let probe = Utc.with_ymd_and_hms(2000, 1, 1, 9, 0, 0).single().unwrap_or_default().timestamp_millis();
-        let mut probe_rule = r.clone();
-        probe_rule.until = None;
-        let set = probe_rule.series(probe, Tz::UTC)?;
-        if (&set).into_iter().take(Self::MAX_STEPS).next().is_none() {
-            return Err(FieldError::new(FIELD, "never_occurs", "recurrence never occurs"));
-        }
-        Ok(r)
+        Ok(Recurrence { text, rule, until })
     }
 
     pub fn as_str(&self) -> &str {
@@ -308,6 +319,9 @@ mod tests {
     #[test]
     fn text_is_canonical() {
         assert_eq!(Recurrence::parse(" RRULE:freq=weekly;byday=mo ").unwrap().as_str(), "FREQ=WEEKLY;BYDAY=MO");
+        let stored = Recurrence::stored("FREQ=MONTHLY;BYDAY=-1FR").unwrap();
+        assert_eq!(stored.summary(), "every month on the last Friday");
+        assert!(Recurrence::stored("FREQ=NEVER").is_none());
     }
 
     #[test]

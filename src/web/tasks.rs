@@ -451,7 +451,7 @@ async fn task_page(
                     "labels" => label_names(v),
                     "title" | "created" | "checklist" => v.clone(),
                     "recurrence" => v.as_deref().map(|r| {
-                        crate::domain::Recurrence::parse(r).map(|r| r.summary()).unwrap_or_else(|_| r.to_owned())
+                        crate::domain::Recurrence::stored(r).map(|r| r.summary()).unwrap_or_else(|| r.to_owned())
                     }),
                     "next_occurrence" | "previous_occurrence" => v.as_deref().map(|i| format!("task {i}")),
                     _ => None,
