@@ -5,6 +5,11 @@
 # on a shared machine. Same seed as bench/run.sh (100 000 tasks).
 #
 #   bench/instructions.sh [sqlite|postgres] [requests] [get|list]
+#   BENCH_EXPORT=off|on bench/instructions.sh ...
+#
+# BENCH_EXPORT counts with spans (`info`): `off` creates them without an exporter, `on`
+# exports every one (always_on sampler) over OTLP/gRPC to a local rotel collector, so
+# the difference of the two is the cost of span export, exporter thread included.
 #
 # Prints instructions per request (the whole server process: HTTP, handlers, sqlx
 # and, on SQLite, the database engine; PostgreSQL's own work is not counted) and
@@ -18,9 +23,22 @@ BACKEND="${1:-sqlite}"
 N="${2:-2000}"
 WHAT="${3:-get}"
 build_release
+if [ -n "${BENCH_EXPORT:-}" ]; then
+  export BENCH_LOG_LEVEL="$SPANS_ON"
+  if [ "$BENCH_EXPORT" = on ]; then
+    ensure_pymod rotel rotel
+    OTLP_PORT="${BENCH_OTLP_PORT:-4417}"
+    ROTEL=$(ls "$TM_VENV"/lib/python3*/site-packages/rotel/rotel-agent)
+    "$ROTEL" start --otlp-grpc-endpoint "127.0.0.1:$OTLP_PORT" --otlp-http-endpoint "127.0.0.1:$((OTLP_PORT + 1))" \
+      --exporter blackhole >"$WORK/rotel.out" 2>&1 &
+    ROTEL_PID=$!
+    trap 'kill $ROTEL_PID 2>/dev/null || true' EXIT
+    export BENCH_SERVER_ENV="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_PORT OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_TRACES_SAMPLER=always_on"
+  fi
+fi
 OUT="bench/out"
 mkdir -p "$OUT"
-PROFILE="$OUT/callgrind.$BACKEND.$WHAT"
+PROFILE="$OUT/callgrind.$BACKEND.$WHAT${BENCH_EXPORT:+.spans-$BENCH_EXPORT}"
 rm -f "$PROFILE"*
 
 url=$(fresh_database "$BACKEND")

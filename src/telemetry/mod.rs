@@ -40,7 +40,18 @@ pub fn init(config: &Config, metrics: &std::sync::Arc<metrics::Metrics>) -> anyh
     };
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_opentelemetry::layer().with_tracer(guard.tracer()))
+        .with(
+            // The attributes this layer adds by default (source location, thread, target,
+            // busy/idle time) are not in the semantic conventions of server or client
+            // spans; each costs an allocation per span and bytes per export, and the
+            // busy/idle clock reads run on every poll of an instrumented future.
+            tracing_opentelemetry::layer()
+                .with_tracer(guard.tracer())
+                .with_location(false)
+                .with_threads(false)
+                .with_target(false)
+                .with_tracked_inactivity(false),
+        )
         .with(fmt)
         .try_init()?;
     Ok(guard)

@@ -14,7 +14,7 @@ use opentelemetry_sdk::{
     Resource,
 };
 use prometheus::IntCounter;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 use super::metrics::Metrics;
 use crate::config::Config;
@@ -29,7 +29,8 @@ pub fn exporting() -> bool {
     EXPORTING.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Queue and batch sizes of the span export.
+/// Queue and batch sizes of the span export, from the standard `OTEL_BSP_*` variables
+/// (queue 2048 spans, batches of 512, every second, 5 s export timeout by default).
 #[derive(Debug, Clone, Copy)]
 pub struct SpanExportSettings {
     pub queue: usize,
@@ -41,6 +42,26 @@ pub struct SpanExportSettings {
 impl Default for SpanExportSettings {
     fn default() -> Self {
         Self { queue: 2048, batch: 512, interval: Duration::from_secs(1), timeout: Duration::from_secs(5) }
+    }
+}
+
+impl SpanExportSettings {
+    pub fn from_env() -> Self {
+        Self::from_vars(env)
+    }
+
+    /// Unset, unparsable and zero values keep the default.
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        let d = Self::default();
+        let number = |name: &str| var(name).and_then(|v| v.trim().parse::<u64>().ok()).filter(|n| *n > 0);
+        let queue = number("OTEL_BSP_MAX_QUEUE_SIZE").map_or(d.queue, |n| n as usize);
+        Self {
+            queue,
+            // The specification: a batch larger than the queue is the queue.
+            batch: number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE").map_or(d.batch, |n| n as usize).min(queue),
+            interval: number("OTEL_BSP_SCHEDULE_DELAY").map_or(d.interval, Duration::from_millis),
+            timeout: number("OTEL_BSP_EXPORT_TIMEOUT").map_or(d.timeout, Duration::from_millis),
+        }
     }
 }
 
@@ -132,11 +153,10 @@ pub(super) fn init(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Tra
             other => anyhow::bail!("OTEL_EXPORTER_OTLP_PROTOCOL={other} is not supported (use grpc or http/protobuf)"),
         };
         exporter.set_resource(&resource);
-        let settings = SpanExportSettings::default();
-        let (tx, rx) = mpsc::channel(settings.queue);
-        exporter_task =
-            Some(tokio::spawn(export_loop(exporter, rx, settings, metrics.spans_dropped.clone(), stop.clone())));
-        provider = provider.with_span_processor(BoundedQueue { tx, dropped: metrics.spans_dropped.clone() });
+        let settings = SpanExportSettings::from_env();
+        let queue = Arc::new(SpanQueue::new(settings, metrics.spans_dropped.clone()));
+        exporter_task = Some(tokio::spawn(export_loop(exporter, queue.clone(), settings, stop.clone())));
+        provider = provider.with_span_processor(BoundedQueue(queue));
         EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let provider = provider.build();
@@ -145,20 +165,59 @@ pub(super) fn init(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Tra
     Ok(TracingGuard { provider, tracer, exporter_task, stop })
 }
 
-/// Hands finished spans to the export task without ever waiting.
+/// Finished spans waiting for export. A request only takes a short lock to append;
+/// the export task is woken once per full batch (and by its timer), not per span,
+/// which a channel would do.
 #[derive(Debug)]
-struct BoundedQueue {
-    tx: mpsc::Sender<SpanData>,
+struct SpanQueue {
+    spans: std::sync::Mutex<Vec<SpanData>>,
+    capacity: usize,
+    batch: usize,
+    full_batch: Notify,
     dropped: IntCounter,
 }
+
+impl SpanQueue {
+    fn new(settings: SpanExportSettings, dropped: IntCounter) -> Self {
+        Self {
+            spans: std::sync::Mutex::new(Vec::with_capacity(settings.batch)),
+            capacity: settings.queue,
+            batch: settings.batch,
+            full_batch: Notify::new(),
+            dropped,
+        }
+    }
+
+    fn push(&self, span: SpanData) {
+        let mut spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
+        if spans.len() >= self.capacity {
+            drop(spans);
+            self.dropped.inc();
+            return;
+        }
+        spans.push(span);
+        let wake = spans.len() == self.batch;
+        drop(spans);
+        if wake {
+            self.full_batch.notify_one();
+        }
+    }
+
+    /// Everything queued so far.
+    fn take(&self) -> Vec<SpanData> {
+        std::mem::take(&mut *self.spans.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Hands finished spans to the export task without ever waiting for it.
+#[derive(Debug)]
+struct BoundedQueue(Arc<SpanQueue>);
 
 impl SpanProcessor for BoundedQueue {
     fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
 
     fn on_end(&self, span: SpanData) {
-        if self.tx.try_send(span).is_err() {
-            self.dropped.inc();
-        }
+        self.0.push(span);
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -170,42 +229,88 @@ impl SpanProcessor for BoundedQueue {
     }
 }
 
+/// Exports a batch when one is full or the interval has passed, whichever comes first;
+/// on stop, exports what is left. A failed or timed-out export counts its spans as
+/// dropped: they are not retried, so a dead collector cannot grow memory.
 async fn export_loop(
     exporter: opentelemetry_otlp::SpanExporter,
-    mut rx: mpsc::Receiver<SpanData>,
+    queue: Arc<SpanQueue>,
     settings: SpanExportSettings,
-    dropped: IntCounter,
     stop: Arc<Notify>,
 ) {
-    let mut batch = Vec::with_capacity(settings.batch);
-    let mut stopping = false;
     loop {
-        let deadline = tokio::time::sleep(settings.interval);
-        tokio::pin!(deadline);
-        while batch.len() < settings.batch {
-            tokio::select! {
-                span = rx.recv() => match span {
-                    Some(s) => batch.push(s),
-                    None => { stopping = true; break; }
-                },
-                _ = &mut deadline => break,
-                _ = stop.notified() => {
-                    stopping = true;
-                    while let Ok(s) = rx.try_recv() { batch.push(s); }
-                    break;
-                }
-            }
-        }
-        if !batch.is_empty() {
-            let n = batch.len() as u64;
-            let spans = std::mem::replace(&mut batch, Vec::with_capacity(settings.batch));
+        let stopping = tokio::select! {
+            _ = queue.full_batch.notified() => false,
+            _ = tokio::time::sleep(settings.interval) => false,
+            _ = stop.notified() => true,
+        };
+        let mut spans = queue.take();
+        while !spans.is_empty() {
+            let rest = spans.split_off(spans.len().min(settings.batch));
+            let n = spans.len() as u64;
             match tokio::time::timeout(settings.timeout, exporter.export(spans)).await {
                 Ok(Ok(())) => {}
-                _ => dropped.inc_by(n),
+                _ => queue.dropped.inc_by(n),
             }
+            spans = rest;
         }
         if stopping {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_settings_follow_the_bsp_variables() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        let s = SpanExportSettings::from_vars(vars(&[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "400"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "250"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "junk"),
+        ]));
+        assert_eq!((s.queue, s.batch), (100, 100), "a batch is never larger than the queue");
+        assert_eq!(s.interval, Duration::from_millis(250));
+        assert_eq!(s.timeout, Duration::from_secs(5), "an unparsable value keeps the default");
+        let d = SpanExportSettings::from_vars(vars(&[("OTEL_BSP_MAX_QUEUE_SIZE", "0")]));
+        assert_eq!((d.queue, d.batch, d.interval), (2048, 512, Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts() {
+        let dropped = IntCounter::new("dropped", "test").unwrap();
+        let settings = SpanExportSettings { queue: 3, batch: 2, ..Default::default() };
+        let queue = SpanQueue::new(settings, dropped.clone());
+        for _ in 0..5 {
+            queue.push(span());
+        }
+        assert_eq!((queue.take().len(), dropped.get()), (3, 2));
+        queue.push(span());
+        assert_eq!(queue.take().len(), 1, "taking frees the queue");
+    }
+
+    fn span() -> SpanData {
+        use opentelemetry::trace::{SpanContext, SpanKind, Status};
+        SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: opentelemetry::trace::SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: "test".into(),
+            start_time: std::time::SystemTime::now(),
+            end_time: std::time::SystemTime::now(),
+            attributes: vec![],
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: Status::Unset,
+            instrumentation_scope: Default::default(),
         }
     }
 }
