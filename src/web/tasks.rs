@@ -17,7 +17,7 @@ use super::{
     extract::{CsrfForm, WebError, WebPath, WebResult, WebUser},
     format::{self, priority_label, status_label},
     markdown::to_safe_html,
-    projects,
+    projects, relations,
     render::{page, redirect, Nav},
 };
 use crate::{
@@ -85,6 +85,9 @@ fn card(t: &TaskView, tz: Tz, now: i64, lookup: Option<&Lookup>) -> Value {
         "labels": lookup.map(|l| l.label_views(&t.labels)).unwrap_or_default(),
         "version": t.version,
         "checklist": Value::Null,
+        "parent_id": t.parent_id,
+        "subtasks": Value::Null,
+        "subtask_total": 0,
     })
 }
 
@@ -96,6 +99,14 @@ async fn with_progress(state: &AppState, cards: &mut [Value]) -> Result<(), WebE
     for card in cards.iter_mut() {
         if let Some((_, done, total)) = progress.iter().find(|(id, _, _)| Some(*id) == card["id"].as_i64()) {
             card["checklist"] = json!(format!("{done}/{total}"));
+        }
+    }
+    // Subtasks the same way ("1/3"); with any, completing goes through the server,
+    // which asks first.
+    for (id, done, total) in repo::subtasks::counts(&state.db, &mut c, &ids).await? {
+        if let Some(card) = cards.iter_mut().find(|c| c["id"].as_i64() == Some(id)) {
+            card["subtasks"] = json!(format!("{done}/{total}"));
+            card["subtask_total"] = json!(total);
         }
     }
     Ok(())
@@ -333,6 +344,7 @@ pub async fn create(
         due_at: parse_due(&form.get("due_at"), tz, &mut errors),
         assignee_id: form.get("assignee_id").parse().ok(),
         labels: Some(parse_ids(form.all("labels"))),
+        parent_id: None,
     };
     if !errors.is_empty() {
         return Err(
@@ -363,6 +375,7 @@ async fn task_page(
     let activity = repo::activity::list(db, &mut c, id).await?;
     let checklist = repo::checklists::list(db, &mut c, id).await?;
     drop(c);
+    let links = relations::task_links(state, &row).await?;
     let lookup = Lookup::load(state, row.project_id).await?;
     let tz = user.tz();
     let now = now_millis();
@@ -429,6 +442,7 @@ async fn task_page(
                         .map(|i| lookup.member(i).map(str::to_owned).unwrap_or_else(|| format!("user {i}"))),
                     "labels" => label_names(v),
                     "title" | "created" | "checklist" => v.clone(),
+                    "parent_id" | "subtasks" | "relations" => relations::activity_text(&a.field, v.as_deref()),
                     _ => None,
                 }
             };
@@ -443,6 +457,9 @@ async fn task_page(
                 "labels" => "changed the labels",
                 "checklist" => "changed the checklist",
                 "position" => "moved the task",
+                "parent_id" => "changed the parent",
+                "subtasks" => "changed the subtasks",
+                "relations" => "changed the relations",
                 _ => "changed the task",
             };
             let (old, new) = if a.field == "created" {
@@ -494,6 +511,7 @@ async fn task_page(
         "checklist_done": checklist.iter().filter(|i| i.done == 1).count(),
         "checklist_total": checklist.len(),
         "activity": activity,
+        "links": links,
     });
     Ok(page(&user.ctx, status, Nav::Projects, "task", &row.title, data))
 }
@@ -530,9 +548,17 @@ pub async fn update(
         due_at: Some(parse_due(&due, tz, &mut errors)),
         assignee_id: Some(form.get("assignee_id").parse().ok()),
         labels: Some(parse_ids(form.all("labels"))),
+        complete_subtasks: relations::completion_choice(&form),
+        ..UpdateTask::default()
     };
     if !errors.is_empty() {
         return task_page(&state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, errors, Some(&form)).await;
+    }
+    let action = format!("/tasks/{id}");
+    if let Some(ask) =
+        relations::confirm_completion(&state, &user, id, body.status, &form, &action, form.pairs.clone()).await?
+    {
+        return Ok(ask);
     }
     let r = tasks::update_task(
         State(state.clone()),
@@ -571,7 +597,13 @@ pub async fn set_status(
     if status.is_none() {
         return Err(AppError::field("status", "invalid", "Choose a status.").into());
     }
-    let body = UpdateTask { status, ..UpdateTask::default() };
+    let action = format!("/tasks/{id}/status");
+    if let Some(ask) =
+        relations::confirm_completion(&state, &user, id, status, &form, &action, form.pairs.clone()).await?
+    {
+        return Ok(ask);
+    }
+    let body = UpdateTask { status, complete_subtasks: relations::completion_choice(&form), ..UpdateTask::default() };
     tasks::update_task(State(state), user.principal, Path(id), HeaderMap::new(), ApiJson(body)).await?;
     Ok(redirect(&form.return_to(&format!("/tasks/{id}")), Some("task_saved")))
 }
@@ -587,14 +619,14 @@ pub async fn move_to(
     let Some(status) = parse_status(&form.get("status"), &mut errors) else {
         return Err(AppError::field("status", "invalid", "Choose a column.").into());
     };
-    let project_id = {
-        let mut c = state.db.conn().await?;
-        repo::tasks::get_for_member(&state.db, &mut c, id, user.id(), false)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .0
-            .project_id
-    };
+    // Moving to "Done" completes the task: ask first about open subtasks, then
+    // complete through the status form (at the bottom of the column).
+    let fields = vec![("status".to_owned(), "done".to_owned()), ("return".to_owned(), form.get("return"))];
+    let action = format!("/tasks/{id}/status");
+    if let Some(ask) = relations::confirm_completion(&state, &user, id, Some(status), &form, &action, fields).await? {
+        return Ok(ask);
+    }
+    let project_id = project_of(&state, &user, id).await?;
     let before_id = if form.get("place") == "top" {
         let pairs = vec![
             ("status".to_owned(), status.as_str().to_owned()),
@@ -628,20 +660,21 @@ pub async fn comment(
     }
 }
 
+/// The project of a task the user can see (404 otherwise).
+pub(super) async fn project_of(state: &AppState, user: &WebUser, id: i64) -> Result<i64, WebError> {
+    let mut c = state.db.conn().await?;
+    let (task, _) =
+        repo::tasks::get_for_member(&state.db, &mut c, id, user.id(), false).await?.ok_or(AppError::NotFound)?;
+    Ok(task.project_id)
+}
+
 pub async fn delete(
     State(state): State<AppState>,
     user: WebUser,
     WebPath(id): WebPath<i64>,
     _form: CsrfForm,
 ) -> WebResult {
-    let project_id = {
-        let mut c = state.db.conn().await?;
-        repo::tasks::get_for_member(&state.db, &mut c, id, user.id(), false)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .0
-            .project_id
-    };
+    let project_id = project_of(&state, &user, id).await?;
     tasks::delete_task(State(state), user.principal, Path(id), HeaderMap::new()).await?;
     Ok(redirect(&format!("/projects/{project_id}"), Some("task_deleted")))
 }

@@ -19,6 +19,8 @@ mod listing;
 mod members;
 mod notifications;
 mod projects;
+mod relations;
+mod subtasks;
 mod tasks;
 mod token_cache;
 mod tokens;

@@ -14,5 +14,6 @@ mod support;
 mod account;
 mod csrf;
 mod pages;
+mod relations;
 mod tasks;
 mod webhooks;
