@@ -5,7 +5,10 @@
 use chrono_tz::Tz;
 use serde_json::json;
 
-use super::views::{NextOccurrence, TaskView};
+use super::{
+    subtasks,
+    views::{NextOccurrence, TaskView},
+};
 use crate::{
     auth::Principal,
     db::{
@@ -104,8 +107,8 @@ pub async fn update_rule(
 }
 
 /// After a task became done: creates its next occurrence (same title, description,
-/// labels, assignee, priority, project and rule; checklist copied with every item
-/// open; due at the series' next date after this one's), unless the series has
+/// labels, assignee, priority, project, parent and rule; checklist copied with every
+/// item open; due at the series' next date after this one's), unless the series has
 /// ended or this occurrence already has a successor (completed, reopened, completed
 /// again).
 pub async fn complete(
@@ -156,6 +159,9 @@ pub async fn complete(
     repo::activity::record(db, c, next.id, principal.id(), &created, now).await?;
     let link = Change { field: "next_occurrence", old: None, new: Some(next.id.to_string()) };
     repo::activity::record(db, c, row.id, principal.id(), &[link], now).await?;
+    // A recurring subtask's next occurrence stays under the same parent.
+    subtasks::write_parent(db, c, &next, row.parent_id, principal.id(), now).await?;
+    next.parent_id = row.parent_id;
     let view = TaskView::new(&next, done.labels.clone());
     webhooks::emit(db, c, next.project_id, Event::TaskCreated, json!({"task": view})).await?;
     state.metrics.tasks_created.inc();

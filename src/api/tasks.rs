@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     access::{self, Fields},
     docs::{ReadErrors, WriteErrors},
-    recurrence,
+    recurrence, subtasks,
     task_input::{changes, label_change, set_status, CreateTask, UpdateTask},
     views::{NextOccurrence, TaskView},
 };
@@ -110,9 +110,14 @@ pub async fn create_task(
     access::require_editor(access::role_in(db, &mut tx, project_id, principal.id()).await?)?;
     check_references(db, &mut tx, project_id, fields.assignee_id, Some(&labels)).await?;
     let rule = recurrence::for_new_task(db, &mut tx, body.recurrence.as_deref(), &fields, principal.id()).await?;
+    if let Some(parent) = body.parent_id {
+        subtasks::check_parent(db, &mut tx, project_id, None, parent).await?;
+    }
     let last = repo::tasks::last_position(db, &mut tx, project_id, &fields.status, 0).await?;
     fields.position = Position::between(last.as_deref().and_then(Position::parse).as_ref(), None).as_str().to_owned();
     let mut row = repo::tasks::insert(db, &mut tx, project_id, &fields, principal.id(), now).await?;
+    subtasks::write_parent(db, &mut tx, &row, body.parent_id, principal.id(), now).await?;
+    row.parent_id = body.parent_id;
     repo::tasks::set_labels(db, &mut tx, row.id, &labels).await?;
     if let Some(rule) = &rule {
         recurrence::store(db, &mut tx, &mut row, rule).await?;
@@ -139,7 +144,8 @@ pub async fn create_task(
     if row.status == TaskStatus::Done.as_str() {
         state.metrics.tasks_completed.inc();
     }
-    Ok(task_response(StatusCode::CREATED, view))
+    // A new task has no subtasks yet.
+    Ok(task_response(StatusCode::CREATED, TaskView { subtasks: Some(vec![]), ..view }))
 }
 
 /// One task.
@@ -149,7 +155,9 @@ pub async fn get_task(State(state): State<AppState>, principal: Principal, Path(
     let db = &state.db;
     let mut c = db.conn().await?;
     let t = repo::tasks::get_with_labels(db, &mut c, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
-    Ok(task_response(StatusCode::OK, TaskView::new(&t.task, t.labels)))
+    let mut view = TaskView::new(&t.task, t.labels);
+    subtasks::describe(db, &mut c, &mut view).await?;
+    Ok(task_response(StatusCode::OK, view))
 }
 
 /// Loads a task for writing: the caller must be an editor, and `If-Match` (when
@@ -221,7 +229,9 @@ async fn reload_and_emit(
 /// Changes some fields. Send `If-Match` with the `ETag` you read to avoid
 /// overwriting someone else's change (412 when stale). Completing an occurrence of a
 /// recurring task (status → `done`) creates the next one in the same transaction;
-/// the response's `next_occurrence` names it.
+/// the response's `next_occurrence` names it. Completing a task whose subtasks are
+/// still open completes the task only and lists them in `open_subtasks`, unless
+/// `complete_subtasks` is true.
 #[utoipa::path(patch, path = "/tasks/{id}", tag = "tasks", request_body = UpdateTask,
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being changed")),
     security(("session" = []), ("token" = [])), responses((status = 200, body = TaskView, headers(("etag" = String))), WriteErrors))]
@@ -250,15 +260,38 @@ pub async fn update_view(
     let db = &state.db;
     let mut tx = db.begin().await?;
     let current = load_for_write(db, &mut tx, id, principal, expected).await?;
-    let saved = apply_update(state, &mut tx, principal, &current, body, now).await?;
+    let mut saved = apply_update(state, &mut tx, principal, &current, body, now).await?;
+    subtasks::describe(db, &mut tx, &mut saved).await?;
     tx.commit().await?;
     Ok(saved)
 }
 
-/// One task's update inside the caller's transaction (also used by bulk edits): the
-/// new fields, checked references, a place at the end of a new column, activity,
-/// notifications and webhooks.
+/// One task's update inside the caller's transaction (also used by bulk edits): its
+/// fields, its parent, and what completing it does to its subtasks.
 pub(super) async fn apply_update(
+    state: &AppState,
+    c: &mut Connection,
+    principal: &Principal,
+    current: &repo::tasks::MemberTask,
+    body: &UpdateTask,
+    now: i64,
+) -> AppResult<TaskView> {
+    let row = &current.task;
+    if let Some(parent) = body.parent_id {
+        if let Some(p) = parent {
+            subtasks::check_parent(&state.db, c, row.project_id, Some(row.id), p).await?;
+        }
+        subtasks::write_parent(&state.db, c, row, parent, principal.id(), now).await?;
+    }
+    let mut view = apply_fields(state, c, principal, current, body, now).await?;
+    let complete = body.complete_subtasks.unwrap_or(false);
+    subtasks::after_update(state, c, principal, row, &mut view, complete, now).await?;
+    Ok(view)
+}
+
+/// The fields of one task's update: checked references, a place at the end of a new
+/// column, activity, notifications and webhooks.
+pub(super) async fn apply_fields(
     state: &AppState,
     c: &mut Connection,
     principal: &Principal,
@@ -329,7 +362,8 @@ pub struct MoveTask {
 
 /// Moves a task within or between board columns. With neither `after_id` nor
 /// `before_id` it goes to the end of the column. Writes one row: the column is never
-/// renumbered.
+/// renumbered. Moving a task to done leaves its open subtasks open; the response
+/// lists them in `open_subtasks`.
 #[utoipa::path(post, path = "/tasks/{id}/move", tag = "tasks", request_body = MoveTask,
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being moved")),
     security(("session" = []), ("token" = [])), responses((status = 200, body = TaskView, headers(("etag" = String))), WriteErrors))]
@@ -381,6 +415,8 @@ pub async fn move_task(
     let next_occurrence = save(&state, &mut tx, &principal, &row, &next, None, now).await?;
     let mut saved = reload_and_emit(db, &mut tx, &principal, &row).await?;
     saved.next_occurrence = next_occurrence;
+    subtasks::after_update(&state, &mut tx, &principal, &row, &mut saved, false, now).await?;
+    subtasks::describe(db, &mut tx, &mut saved).await?;
     tx.commit().await?;
     Ok(task_response(StatusCode::OK, saved))
 }

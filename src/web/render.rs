@@ -16,7 +16,7 @@ use crate::error::AppError;
 static TEMPLATES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
     let mut h = Handlebars::new();
     h.set_strict_mode(true);
-    let sources: [(&str, &str); 14] = [
+    let sources: [(&str, &str); 15] = [
         ("layout", include_str!("templates/layout.hbs")),
         ("error", include_str!("templates/error.hbs")),
         ("signin", include_str!("templates/signin.hbs")),
@@ -31,6 +31,7 @@ static TEMPLATES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
         ("project_nav", include_str!("templates/project_nav.hbs")),
         ("unsubscribe", include_str!("templates/unsubscribe.hbs")),
         ("webhook", include_str!("templates/webhook.hbs")),
+        ("complete", include_str!("templates/complete.hbs")),
     ];
     for (name, src) in sources {
         h.register_template_string(name, src).unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -171,6 +172,7 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "notifications_saved" => "Notification settings saved.",
         "webhook_added" => "Webhook added.",
         "checklist_saved" => "Checklist saved.",
+        "relation_saved" => "Relations saved.",
         "bulk_updated" => "The selected tasks were changed.",
         "bulk_deleted" => "The selected tasks were deleted.",
         "webhook_deleted" => "Webhook deleted.",

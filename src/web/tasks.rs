@@ -19,6 +19,7 @@ use super::{
     markdown::to_safe_html,
     projects,
     recurrence::Picker,
+    relations,
     render::{page, redirect, Nav},
 };
 use crate::{
@@ -87,6 +88,9 @@ fn card(t: &TaskView, tz: Tz, now: i64, lookup: Option<&Lookup>) -> Value {
         "version": t.version,
         "checklist": Value::Null,
         "recurrence_summary": t.recurrence_summary,
+        "parent_id": t.parent_id,
+        "subtasks": Value::Null,
+        "subtask_total": 0,
     })
 }
 
@@ -98,6 +102,14 @@ async fn with_progress(state: &AppState, cards: &mut [Value]) -> Result<(), WebE
     for card in cards.iter_mut() {
         if let Some((_, done, total)) = progress.iter().find(|(id, _, _)| Some(*id) == card["id"].as_i64()) {
             card["checklist"] = json!(format!("{done}/{total}"));
+        }
+    }
+    // Subtasks the same way ("1/3"); with any, completing goes through the server,
+    // which asks first.
+    for (id, done, total) in repo::subtasks::counts(&state.db, &mut c, &ids).await? {
+        if let Some(card) = cards.iter_mut().find(|c| c["id"].as_i64() == Some(id)) {
+            card["subtasks"] = json!(format!("{done}/{total}"));
+            card["subtask_total"] = json!(total);
         }
     }
     Ok(())
@@ -347,6 +359,7 @@ pub async fn create(
         due_at: parse_due(&form.get("due_at"), tz, &mut errors),
         assignee_id: form.get("assignee_id").parse().ok(),
         labels: Some(parse_ids(form.all("labels"))),
+        parent_id: None,
         recurrence,
     };
     if !errors.is_empty() {
@@ -384,6 +397,7 @@ async fn task_page(
         None => None,
     };
     drop(c);
+    let links = relations::task_links(state, &row).await?;
     let lookup = Lookup::load(state, row.project_id).await?;
     let tz = user.tz();
     let now = now_millis();
@@ -454,6 +468,7 @@ async fn task_page(
                         crate::domain::Recurrence::stored(r).map(|r| r.summary()).unwrap_or_else(|| r.to_owned())
                     }),
                     "next_occurrence" | "previous_occurrence" => v.as_deref().map(|i| format!("task {i}")),
+                    "parent_id" | "subtasks" | "relations" => relations::activity_text(&a.field, v.as_deref()),
                     _ => None,
                 }
             };
@@ -471,6 +486,9 @@ async fn task_page(
                 "next_occurrence" => "completed it and created the next occurrence",
                 "previous_occurrence" => "created it as the next occurrence of",
                 "position" => "moved the task",
+                "parent_id" => "changed the parent",
+                "subtasks" => "changed the subtasks",
+                "relations" => "changed the relations",
                 _ => "changed the task",
             };
             let (old, new) = if a.field == "created" {
@@ -526,6 +544,7 @@ async fn task_page(
         "checklist_done": checklist.iter().filter(|i| i.done == 1).count(),
         "checklist_total": checklist.len(),
         "activity": activity,
+        "links": links,
     });
     Ok(page(&user.ctx, status, Nav::Projects, "task", &row.title, data))
 }
@@ -553,10 +572,18 @@ pub async fn update(
         due_at: Some(parse_due(&due, tz, &mut errors)),
         assignee_id: Some(form.get("assignee_id").parse().ok()),
         labels: Some(parse_ids(form.all("labels"))),
+        parent_id: None,
+        complete_subtasks: relations::completion_choice(&form),
         recurrence,
     };
     if !errors.is_empty() {
         return task_page(&state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, errors, Some(&form)).await;
+    }
+    let action = format!("/tasks/{id}");
+    if let Some(ask) =
+        relations::confirm_completion(&state, &user, id, body.status, &form, &action, form.pairs.clone()).await?
+    {
+        return Ok(ask);
     }
     let r = tasks::update_view(&state, &user.principal, id, form.get("version").parse().ok(), &body).await;
     match r {
@@ -597,7 +624,13 @@ pub async fn set_status(
     if status.is_none() {
         return Err(AppError::field("status", "invalid", "Choose a status.").into());
     }
-    let body = UpdateTask { status, ..UpdateTask::default() };
+    let action = format!("/tasks/{id}/status");
+    if let Some(ask) =
+        relations::confirm_completion(&state, &user, id, status, &form, &action, form.pairs.clone()).await?
+    {
+        return Ok(ask);
+    }
+    let body = UpdateTask { status, complete_subtasks: relations::completion_choice(&form), ..UpdateTask::default() };
     let saved = tasks::update_view(&state, &user.principal, id, None, &body).await?;
     Ok(redirect(&form.return_to(&format!("/tasks/{id}")), Some(saved_flash(&saved))))
 }
@@ -613,14 +646,14 @@ pub async fn move_to(
     let Some(status) = parse_status(&form.get("status"), &mut errors) else {
         return Err(AppError::field("status", "invalid", "Choose a column.").into());
     };
-    let project_id = {
-        let mut c = state.db.conn().await?;
-        repo::tasks::get_for_member(&state.db, &mut c, id, user.id(), false)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .0
-            .project_id
-    };
+    // Moving to "Done" completes the task: ask first about open subtasks, then
+    // complete through the status form (at the bottom of the column).
+    let fields = vec![("status".to_owned(), "done".to_owned()), ("return".to_owned(), form.get("return"))];
+    let action = format!("/tasks/{id}/status");
+    if let Some(ask) = relations::confirm_completion(&state, &user, id, Some(status), &form, &action, fields).await? {
+        return Ok(ask);
+    }
+    let project_id = project_of(&state, &user, id).await?;
     let before_id = if form.get("place") == "top" {
         let pairs = vec![
             ("status".to_owned(), status.as_str().to_owned()),
@@ -654,20 +687,21 @@ pub async fn comment(
     }
 }
 
+/// The project of a task the user can see (404 otherwise).
+pub(super) async fn project_of(state: &AppState, user: &WebUser, id: i64) -> Result<i64, WebError> {
+    let mut c = state.db.conn().await?;
+    let (task, _) =
+        repo::tasks::get_for_member(&state.db, &mut c, id, user.id(), false).await?.ok_or(AppError::NotFound)?;
+    Ok(task.project_id)
+}
+
 pub async fn delete(
     State(state): State<AppState>,
     user: WebUser,
     WebPath(id): WebPath<i64>,
     _form: CsrfForm,
 ) -> WebResult {
-    let project_id = {
-        let mut c = state.db.conn().await?;
-        repo::tasks::get_for_member(&state.db, &mut c, id, user.id(), false)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .0
-            .project_id
-    };
+    let project_id = project_of(&state, &user, id).await?;
     tasks::delete_task(State(state), user.principal, Path(id), HeaderMap::new()).await?;
     Ok(redirect(&format!("/projects/{project_id}"), Some("task_deleted")))
 }

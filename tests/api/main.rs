@@ -20,6 +20,8 @@ mod members;
 mod notifications;
 mod projects;
 mod recurrence;
+mod relations;
+mod subtasks;
 mod tasks;
 mod token_cache;
 mod tokens;

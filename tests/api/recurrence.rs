@@ -1,7 +1,8 @@
 //! Recurring tasks: completing an occurrence creates the next one in the same call
 //! (labels, assignee, checklist unticked), due at the rule's next date in the
 //! assignee's (else the creator's) time zone across daylight-saving changes; series
-//! end by COUNT and UNTIL; bad rules write nothing; one successor per occurrence.
+//! end by COUNT and UNTIL; bad rules write nothing; one successor per occurrence; a
+//! recurring subtask's successor stays under its parent.
 
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
@@ -339,4 +340,46 @@ both!(viewers_cannot_set_a_rule, |b| async move {
     assert_eq!(s, 403);
     assert_unchanged(&before, &snapshot(&app).await, "refused rule");
     assert_eq!(get_task(&app, &viewer, tid).await["recurrence"], Value::Null);
+});
+
+both!(a_recurring_subtask_completed_with_its_parent_recurs_under_it, |b| async move {
+    let app = TestApp::spawn(b).await;
+    let (owner, _) = app.user("ines").await;
+    let pid = create_project(&app, &owner, "Office").await;
+    let parent = id(&create_task(&app, &owner, pid, json!({"title": "Run the office"})).await);
+    let body = json!({"title": "Water the plants", "due_at": "2026-03-02T09:00:00Z", "recurrence": "FREQ=WEEKLY",
+                      "parent_id": parent});
+    let sub = id(&create_task(&app, &owner, pid, body).await);
+
+    let (s, done) = patch(&app, &owner, parent, json!({"status": "done", "complete_subtasks": true})).await;
+    assert_eq!(s, 200, "{done}");
+    assert_eq!(done["completed_subtasks"], json!([sub]));
+    let sub_done = get_task(&app, &owner, sub).await;
+    assert_eq!(sub_done["status"], "done");
+    let next = sub_done["next_occurrence_id"].as_i64().expect("the subtask's next occurrence");
+    let succ = get_task(&app, &owner, next).await;
+    assert_eq!(succ["parent_id"], parent, "{succ}");
+    assert_eq!((succ["status"].as_str(), succ["due_at"].as_str()), (Some("todo"), Some("2026-03-09T09:00:00Z")));
+    assert_eq!(succ["recurrence"], "FREQ=WEEKLY");
+    // The parent's response already lists the new open subtask.
+    let mut listed: Vec<(i64, &str)> = done["subtasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_i64().unwrap(), t["status"].as_str().unwrap()))
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(listed, vec![(sub, "done"), (next, "todo")], "{done}");
+    let activity =
+        expect("activity", app.call(&owner, Method::GET, &format!("/api/v1/tasks/{parent}/activity"), None).await, 200);
+    let joined = next.to_string();
+    assert!(
+        activity.as_array().unwrap().iter().any(|a| a["field"] == "subtasks" && a["new_value"] == joined.as_str()),
+        "{activity}"
+    );
+
+    // Completed on its own, the next occurrence stays under the parent too.
+    let again = complete(&app, &owner, next).await;
+    let third = get_task(&app, &owner, id(&again["next_occurrence"])).await;
+    assert_eq!((third["parent_id"].as_i64(), third["due_at"].as_str()), (Some(parent), Some("2026-03-16T09:00:00Z")));
 });

@@ -563,6 +563,14 @@ both!(router_serves_exactly_the_documented_operations_and_responses_conform, |b|
     let tick = json!({"done": true});
     t.expect(&olive, Method::PATCH, "/api/v1/tasks/{id}/checklist/{item_id}", &[tid, iid], Some(tick), 200).await;
     t.expect(&olive, Method::DELETE, "/api/v1/tasks/{id}/checklist/{item_id}", &[tid, iid], None, 204).await;
+    let sid = second["id"].as_i64().unwrap();
+    let blocks = json!({"kind": "blocks", "task_id": sid});
+    let rel = t.expect(&olive, Method::POST, "/api/v1/tasks/{id}/relations", &[tid], Some(blocks.clone()), 201).await;
+    t.expect(&olive, Method::POST, "/api/v1/tasks/{id}/relations", &[tid], Some(blocks), 409).await;
+    t.expect(&olive, Method::GET, "/api/v1/tasks/{id}/relations", &[sid], None, 200).await;
+    let rid = rel["id"].as_i64().unwrap();
+    t.expect(&olive, Method::DELETE, "/api/v1/tasks/{id}/relations/{relation_id}", &[sid, rid], None, 204).await;
+    t.expect(&olive, Method::DELETE, "/api/v1/tasks/{id}/relations/{relation_id}", &[sid, rid], None, 404).await;
     let bulk = json!({"task_ids": [tid], "set": {"priority": "low"}});
     t.expect(&olive, Method::POST, "/api/v1/projects/{id}/tasks/bulk", &[pid], Some(bulk), 200).await;
     let bulk = json!({"task_ids": [], "delete": true});

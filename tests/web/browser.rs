@@ -650,3 +650,50 @@ async fn browser_recurring_task_with_the_picker() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_subtask_then_complete_the_parent_after_confirming() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let axe = axe_source();
+    let driver = Driver::start().await;
+    let c = driver.browser("subtasks", true).await;
+    let app_ref = &app;
+    let axe = &axe;
+    with_browser(c, |c| async move {
+        let ui = Ui { c, app: app_ref };
+        let app = app_ref;
+        ui.sign_up("sami").await;
+        ui.create_project("Release").await;
+        ui.fill("#quick-title", "Ship 2.0").await;
+        ui.click("form[data-quick-add] button").await;
+        ui.find(".card[data-task]").await;
+        let (parent, _, _) = task_row(app, "Ship 2.0").await;
+
+        // Add a subtask from the parent's page.
+        ui.go(&format!("/tasks/{parent}")).await;
+        ui.fill("#subtask-title", "Write the announcement").await;
+        ui.click("form[action$='/subtasks'] button").await;
+        ui.flash("Task added.").await;
+        assert!(ui.text(".subtasks").await.contains("Write the announcement"));
+        let (_, status, _) = task_row(app, "Write the announcement").await;
+        assert_eq!(status, "todo");
+        ui.axe(axe, "the task page with a subtask").await;
+
+        // Completing the parent asks first, then completes both.
+        ui.find("#status").await.select_by_value("done").await.unwrap();
+        ui.click("#edit-form button[type=submit]").await;
+        ui.find("#complete-title").await;
+        assert!(ui.text(".confirm").await.contains("1 subtask is still open"));
+        assert_eq!(task_row(app, "Ship 2.0").await.1, "todo", "nothing changes before the answer");
+        ui.axe(axe, "the completion page").await;
+        ui.click("button[name=subtasks][value=complete]").await;
+        ui.flash("Task saved.").await;
+        assert_eq!(ui.path().await, format!("/tasks/{parent}"));
+        assert_eq!(task_row(app, "Ship 2.0").await.1, "done");
+        assert_eq!(task_row(app, "Write the announcement").await.1, "done");
+        assert!(ui.text(".facts").await.contains("Done"));
+        let subtasks = ui.text(".subtasks").await;
+        assert!(subtasks.contains("Write the announcement") && subtasks.contains("Done"), "{subtasks}");
+    })
+    .await;
+}

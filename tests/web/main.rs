@@ -15,5 +15,6 @@ mod account;
 mod csrf;
 mod pages;
 mod recurrence;
+mod relations;
 mod tasks;
 mod webhooks;

@@ -82,6 +82,8 @@ document.addEventListener('change', async (e) => {
   const form = select.closest('[data-status-form]');
   if (!form || select.name !== 'status') return;
   const row = form.closest('[data-task]');
+  // Completing a task with subtasks: the server asks first what to do with them.
+  if (select.value === 'done' && Number(row.dataset.subtasks) > 0) { form.submit(); return; }
   try {
     const task = await api('PATCH', `/api/v1/tasks/${row.dataset.task}`, { status: select.value });
     row.dataset.version = task.version;
@@ -143,6 +145,11 @@ document.addEventListener('click', (e) => {
 
 // Board: move a card through the API, then re-render the board.
 async function moveCard(card, status, neighbour) {
+  if (status === 'done' && Number(card.dataset.subtasks) > 0) {
+    // The server asks first what to do with the subtasks.
+    location.href = `/tasks/${card.dataset.task}/complete?return=${encodeURIComponent(location.pathname)}`;
+    return;
+  }
   const body = { status };
   if (neighbour && neighbour.after) body.after_id = Number(neighbour.after);
   if (neighbour && neighbour.before) body.before_id = Number(neighbour.before);
