@@ -18,10 +18,14 @@ pub(crate) mod me;
 pub(crate) mod members;
 pub(crate) mod notifications;
 pub(crate) mod projects;
+pub(crate) mod recurrence;
+pub(crate) mod relations;
+pub(crate) mod subtasks;
 pub(crate) mod task_input;
 pub(crate) mod task_list;
 pub(crate) mod tasks;
 pub(crate) mod transfer;
+pub(crate) mod transfer_links;
 pub mod views;
 pub(crate) mod webhooks;
 
@@ -63,6 +67,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(bulk::router())
         .merge(comments::router())
         .merge(checklists::router())
+        .merge(relations::router())
         .merge(webhooks::router());
     OpenApiRouter::with_openapi(docs::ApiDoc::openapi()).nest("/api/v1", api).merge(health::router())
 }

@@ -33,6 +33,10 @@ pub struct CreateTask {
     pub assignee_id: Option<i64>,
     /// Label ids of the same project.
     pub labels: Option<Vec<i64>>,
+    /// Makes the new task a subtask of this task of the same project.
+    pub parent_id: Option<i64>,
+    /// An RFC 5545 RRULE (`FREQ=WEEKLY;BYDAY=MO`); needs `due_at`.
+    pub recurrence: Option<String>,
 }
 
 /// A partial update: absent fields stay as they are, `null` clears a nullable field.
@@ -50,6 +54,19 @@ pub struct UpdateTask {
     #[schema(value_type = Option<i64>)]
     pub assignee_id: Option<Option<i64>>,
     pub labels: Option<Vec<i64>>,
+    /// Another task of the same project, not this one nor one of its subtasks;
+    /// `null` makes the task a top-level task again.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub parent_id: Option<Option<i64>>,
+    /// With the task done after this update: complete its open subtasks (at any depth)
+    /// in the same transaction. Without it, completing a task leaves them open and the
+    /// response lists them in `open_subtasks`.
+    pub complete_subtasks: Option<bool>,
+    /// An RFC 5545 RRULE; `null` makes the task one-off. Needs a due date.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub recurrence: Option<Option<String>>,
 }
 
 impl UpdateTask {

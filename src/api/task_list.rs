@@ -47,6 +47,8 @@ pub struct ListParams {
     assignee: Option<String>,
     /// A label id.
     label: Option<i64>,
+    /// The direct subtasks of this task id, or `none` for top-level tasks only.
+    parent_id: Option<String>,
     /// One or more of low, medium, high, urgent.
     priority: Option<Vec<String>>,
     /// Due strictly before this time (RFC 3339).
@@ -72,6 +74,7 @@ pub(crate) const KNOWN: &[&str] = &[
     "status",
     "assignee",
     "label",
+    "parent_id",
     "priority",
     "due_before",
     "due_after",
@@ -190,6 +193,17 @@ fn build(q: &QueryPairs, viewer: i64, project_id: Option<i64>, now: i64) -> AppR
             }
             Err(_) => f.push("label", "invalid", "label must be a label id"),
         }
+    }
+    match q.one("parent_id").as_deref() {
+        None => {}
+        Some("none") => lq.clauses.push("t.parent_id is null".into()),
+        Some(p) => match p.parse::<i64>() {
+            Ok(id) => {
+                let ph = lq.arg(Arg::Int(id));
+                lq.clauses.push(format!("t.parent_id = {ph}"));
+            }
+            Err(_) => f.push("parent_id", "invalid", "parent_id must be a task id or `none`"),
+        },
     }
     if let Some(before) = parse_time(&mut f, "due_before", q.one("due_before")) {
         let ph = lq.arg(Arg::Int(before));

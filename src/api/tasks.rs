@@ -12,8 +12,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     access::{self, Fields},
     docs::{ReadErrors, WriteErrors},
+    recurrence, subtasks,
     task_input::{changes, label_change, set_status, CreateTask, UpdateTask},
-    views::TaskView,
+    views::{NextOccurrence, TaskView},
 };
 use crate::{
     auth::Principal,
@@ -108,10 +109,19 @@ pub async fn create_task(
     let mut tx = db.begin().await?;
     access::require_editor(access::role_in(db, &mut tx, project_id, principal.id()).await?)?;
     check_references(db, &mut tx, project_id, fields.assignee_id, Some(&labels)).await?;
+    let rule = recurrence::for_new_task(db, &mut tx, body.recurrence.as_deref(), &fields, principal.id()).await?;
+    if let Some(parent) = body.parent_id {
+        subtasks::check_parent(db, &mut tx, project_id, None, parent).await?;
+    }
     let last = repo::tasks::last_position(db, &mut tx, project_id, &fields.status, 0).await?;
     fields.position = Position::between(last.as_deref().and_then(Position::parse).as_ref(), None).as_str().to_owned();
-    let row = repo::tasks::insert(db, &mut tx, project_id, &fields, principal.id(), now).await?;
+    let mut row = repo::tasks::insert(db, &mut tx, project_id, &fields, principal.id(), now).await?;
+    subtasks::write_parent(db, &mut tx, &row, body.parent_id, principal.id(), now).await?;
+    row.parent_id = body.parent_id;
     repo::tasks::set_labels(db, &mut tx, row.id, &labels).await?;
+    if let Some(rule) = &rule {
+        recurrence::store(db, &mut tx, &mut row, rule).await?;
+    }
     notify::events::task_saved(db, &mut tx, row.id, None, &fields, principal.id(), now).await?;
     let mut labels = labels;
     labels.sort_unstable();
@@ -134,7 +144,8 @@ pub async fn create_task(
     if row.status == TaskStatus::Done.as_str() {
         state.metrics.tasks_completed.inc();
     }
-    Ok(task_response(StatusCode::CREATED, view))
+    // A new task has no subtasks yet.
+    Ok(task_response(StatusCode::CREATED, TaskView { subtasks: Some(vec![]), ..view }))
 }
 
 /// One task.
@@ -144,7 +155,9 @@ pub async fn get_task(State(state): State<AppState>, principal: Principal, Path(
     let db = &state.db;
     let mut c = db.conn().await?;
     let t = repo::tasks::get_with_labels(db, &mut c, id, principal.id(), false).await?.ok_or(AppError::NotFound)?;
-    Ok(task_response(StatusCode::OK, TaskView::new(&t.task, t.labels)))
+    let mut view = TaskView::new(&t.task, t.labels);
+    subtasks::describe(db, &mut c, &mut view).await?;
+    Ok(task_response(StatusCode::OK, view))
 }
 
 /// Loads a task for writing: the caller must be an editor, and `If-Match` (when
@@ -165,6 +178,8 @@ pub(super) async fn load_for_write(
 }
 
 /// Writes the new fields and their activity; 412 if the version moved meanwhile.
+/// This is where a task becomes done, so where a recurring task's next occurrence is
+/// created.
 async fn save(
     state: &AppState,
     c: &mut Connection,
@@ -173,7 +188,7 @@ async fn save(
     next: &TaskFields,
     labels: Option<(&[i64], &[i64])>,
     now: i64,
-) -> AppResult<()> {
+) -> AppResult<Option<NextOccurrence>> {
     let db = &state.db;
     let current = TaskFields::from(row);
     if !repo::tasks::update(db, c, row.id, row.version, next, now).await? {
@@ -188,8 +203,9 @@ async fn save(
     notify::events::task_saved(db, c, row.id, Some(&current), next, principal.id(), now).await?;
     if current.status != TaskStatus::Done.as_str() && next.status == TaskStatus::Done.as_str() {
         state.metrics.tasks_completed.inc();
+        return recurrence::complete(state, c, principal, row.id, now).await;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The task as saved, with `task.updated` (and `task.completed` when it just moved to
@@ -211,7 +227,11 @@ async fn reload_and_emit(
 }
 
 /// Changes some fields. Send `If-Match` with the `ETag` you read to avoid
-/// overwriting someone else's change (412 when stale).
+/// overwriting someone else's change (412 when stale). Completing an occurrence of a
+/// recurring task (status → `done`) creates the next one in the same transaction;
+/// the response's `next_occurrence` names it. Completing a task whose subtasks are
+/// still open completes the task only and lists them in `open_subtasks`, unless
+/// `complete_subtasks` is true.
 #[utoipa::path(patch, path = "/tasks/{id}", tag = "tasks", request_body = UpdateTask,
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being changed")),
     security(("session" = []), ("token" = [])), responses((status = 200, body = TaskView, headers(("etag" = String))), WriteErrors))]
@@ -223,20 +243,55 @@ pub async fn update_task(
     ApiJson(body): ApiJson<UpdateTask>,
 ) -> AppResult<Response> {
     principal.require_write()?;
-    let expected = if_match(&headers)?;
-    let now = now_millis();
-    let db = &state.db;
-    let mut tx = db.begin().await?;
-    let current = load_for_write(db, &mut tx, id, &principal, expected).await?;
-    let saved = apply_update(&state, &mut tx, &principal, &current, &body, now).await?;
-    tx.commit().await?;
+    let saved = update_view(&state, &principal, id, if_match(&headers)?, &body).await?;
     Ok(task_response(StatusCode::OK, saved))
 }
 
-/// One task's update inside the caller's transaction (also used by bulk edits): the
-/// new fields, checked references, a place at the end of a new column, activity,
-/// notifications and webhooks.
+/// `update_task` for callers that want the saved task (the web forms).
+pub async fn update_view(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    expected: Option<i64>,
+    body: &UpdateTask,
+) -> AppResult<TaskView> {
+    principal.require_write()?;
+    let now = now_millis();
+    let db = &state.db;
+    let mut tx = db.begin().await?;
+    let current = load_for_write(db, &mut tx, id, principal, expected).await?;
+    let mut saved = apply_update(state, &mut tx, principal, &current, body, now).await?;
+    subtasks::describe(db, &mut tx, &mut saved).await?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+/// One task's update inside the caller's transaction (also used by bulk edits): its
+/// fields, its parent, and what completing it does to its subtasks.
 pub(super) async fn apply_update(
+    state: &AppState,
+    c: &mut Connection,
+    principal: &Principal,
+    current: &repo::tasks::MemberTask,
+    body: &UpdateTask,
+    now: i64,
+) -> AppResult<TaskView> {
+    let row = &current.task;
+    if let Some(parent) = body.parent_id {
+        if let Some(p) = parent {
+            subtasks::check_parent(&state.db, c, row.project_id, Some(row.id), p).await?;
+        }
+        subtasks::write_parent(&state.db, c, row, parent, principal.id(), now).await?;
+    }
+    let mut view = apply_fields(state, c, principal, current, body, now).await?;
+    let complete = body.complete_subtasks.unwrap_or(false);
+    subtasks::after_update(state, c, principal, row, &mut view, complete, now).await?;
+    Ok(view)
+}
+
+/// The fields of one task's update: checked references, a place at the end of a new
+/// column, activity, notifications and webhooks.
+pub(super) async fn apply_fields(
     state: &AppState,
     c: &mut Connection,
     principal: &Principal,
@@ -252,9 +307,16 @@ pub(super) async fn apply_update(
         let last = repo::tasks::last_position(db, c, row.project_id, &next.status, row.id).await?;
         next.position = Position::between(last.as_deref().and_then(Position::parse).as_ref(), None).as_str().to_owned();
     }
+    let requested = body.recurrence.as_ref().map(|r| r.as_deref());
+    let rule_change = recurrence::update_rule(db, c, row, requested, &next).await?;
     let label_pair = body.labels.as_deref().map(|new| (current.labels.as_slice(), new));
-    save(state, c, principal, row, &next, label_pair, now).await?;
-    reload_and_emit(db, c, principal, row).await
+    let next_occurrence = save(state, c, principal, row, &next, label_pair, now).await?;
+    if let Some(change) = rule_change {
+        repo::activity::record(db, c, row.id, principal.id(), &[change], now).await?;
+    }
+    let mut view = reload_and_emit(db, c, principal, row).await?;
+    view.next_occurrence = next_occurrence;
+    Ok(view)
 }
 
 /// Deletes a task with its comments and activity.
@@ -300,7 +362,8 @@ pub struct MoveTask {
 
 /// Moves a task within or between board columns. With neither `after_id` nor
 /// `before_id` it goes to the end of the column. Writes one row: the column is never
-/// renumbered.
+/// renumbered. Moving a task to done leaves its open subtasks open; the response
+/// lists them in `open_subtasks`.
 #[utoipa::path(post, path = "/tasks/{id}/move", tag = "tasks", request_body = MoveTask,
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version being moved")),
     security(("session" = []), ("token" = [])), responses((status = 200, body = TaskView, headers(("etag" = String))), WriteErrors))]
@@ -349,8 +412,11 @@ pub async fn move_task(
     )
     .as_str()
     .to_owned();
-    save(&state, &mut tx, &principal, &row, &next, None, now).await?;
-    let saved = reload_and_emit(db, &mut tx, &principal, &row).await?;
+    let next_occurrence = save(&state, &mut tx, &principal, &row, &next, None, now).await?;
+    let mut saved = reload_and_emit(db, &mut tx, &principal, &row).await?;
+    saved.next_occurrence = next_occurrence;
+    subtasks::after_update(&state, &mut tx, &principal, &row, &mut saved, false, now).await?;
+    subtasks::describe(db, &mut tx, &mut saved).await?;
     tx.commit().await?;
     Ok(task_response(StatusCode::OK, saved))
 }

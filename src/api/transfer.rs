@@ -56,6 +56,9 @@ pub struct ProjectExport {
     pub labels: Vec<LabelExport>,
     #[serde(default)]
     pub tasks: Vec<TaskExport>,
+    /// Relations between tasks of the document.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relations: Vec<super::transfer_links::RelationExport>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, PartialEq)]
@@ -85,6 +88,9 @@ pub struct TaskExport {
     pub checklist: Vec<ChecklistExport>,
     #[serde(default)]
     pub comments: Vec<CommentExport>,
+    /// Index in `tasks` of the task this one is a subtask of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<usize>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, PartialEq)]
@@ -110,6 +116,7 @@ pub struct ImportReport {
     pub tasks: usize,
     pub checklist_items: usize,
     pub comments: usize,
+    pub relations: usize,
     /// What was left out or changed, and why.
     pub skipped: Vec<Skipped>,
 }
@@ -128,8 +135,9 @@ pub async fn project_document(db: &Db, c: &mut Connection, project_id: i64, user
     let members = repo::members::list(db, c, project_id).await?;
     let email = |id: i64| members.iter().find(|m| m.user_id == id).map(|m| m.email.clone());
     let tasks = repo::tasks::all_in_project(db, c, project_id).await?;
+    let (parents, relations) = super::transfer_links::export(db, c, project_id, &tasks).await?;
     let mut out = Vec::with_capacity(tasks.len());
-    for t in &tasks {
+    for (t, parent) in tasks.iter().zip(parents) {
         let label_ids: Vec<i64> = repo::tasks::label_ids(db, c, &[t.id]).await?.into_iter().map(|(_, l)| l).collect();
         let mut names: Vec<String> =
             labels.iter().filter(|l| label_ids.contains(&l.id)).map(|l| l.name.clone()).collect();
@@ -166,6 +174,7 @@ pub async fn project_document(db: &Db, c: &mut Connection, project_id: i64, user
                     created_at: Some(to_rfc3339(cm.created_at)),
                 })
                 .collect(),
+            parent,
         });
     }
     Ok(ProjectExport {
@@ -176,6 +185,7 @@ pub async fn project_document(db: &Db, c: &mut Connection, project_id: i64, user
         archived: p.archived != 0,
         labels: labels.iter().map(|l| LabelExport { name: l.name.clone(), color: l.color.clone() }).collect(),
         tasks: out,
+        relations,
     })
 }
 
@@ -285,6 +295,7 @@ fn validate(doc: &ProjectExport) -> AppResult<()> {
             f.take(crate::domain::bounded_text(&format!("tasks[{i}].comments[{j}].body"), &cm.body, 1, 10_000));
         }
     }
+    super::transfer_links::validate(doc, &mut f);
     f.finish()
 }
 
@@ -333,6 +344,7 @@ pub async fn import_document(
     }
     report.labels = labels.len();
     let mut last_positions: Vec<(TaskStatus, crate::domain::Position)> = Vec::new();
+    let mut task_ids = Vec::with_capacity(doc.tasks.len());
     for (i, t) in doc.tasks.iter().enumerate() {
         let assignee = match t.assignee.as_deref() {
             Some(e) if e.to_lowercase() == me => Some(principal.id()),
@@ -370,6 +382,7 @@ pub async fn import_document(
         }
         let created = ms(&t.created_at).unwrap_or(now);
         let row = repo::tasks::insert(db, &mut tx, pid, &fields, principal.id(), created).await?;
+        task_ids.push(row.id);
         let mut ids: Vec<i64> = labels.iter().filter(|(n, _)| t.labels.contains(n)).map(|(_, id)| *id).collect();
         ids.sort_unstable();
         repo::tasks::set_labels(db, &mut tx, row.id, &ids).await?;
@@ -409,6 +422,7 @@ pub async fn import_document(
         }
         report.tasks += 1;
     }
+    report.relations = super::transfer_links::restore(db, &mut tx, &doc, &task_ids, principal.id(), now).await?;
     if doc.archived {
         access::require_owner(access::role_in(db, &mut tx, pid, principal.id()).await?)?;
         repo::projects::update(db, &mut tx, pid, None, None, Some(true), now).await?;

@@ -4,12 +4,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::subtasks::TaskRef;
 use crate::{
     db::repo::{
         activity::ActivityRow, comments::CommentRow, labels::LabelRow, members::MemberRow, projects::ProjectRow,
         tasks::TaskRow, tokens::TokenRow, users::UserRow,
     },
-    domain::{to_rfc3339, Priority, Role, TaskStatus},
+    domain::{to_rfc3339, Priority, Recurrence, Role, TaskStatus},
 };
 
 fn ts(ms: i64) -> DateTime<Utc> {
@@ -131,6 +132,39 @@ pub struct TaskView {
     pub updated_at: DateTime<Utc>,
     /// Increases on every change; the `ETag` is `"<version>"`.
     pub version: i64,
+    /// The task this one is a subtask of (a task of the same project).
+    pub parent_id: Option<i64>,
+    /// The direct subtasks, in board order: only in responses about one task (create,
+    /// `GET`, `PATCH` and move), absent from listings, bulk results and webhooks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subtasks: Option<Vec<TaskRef>>,
+    /// Ids of the subtasks (at any depth) still open although this request completed
+    /// the task: present only then. Send `complete_subtasks: true` to complete them too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_subtasks: Option<Vec<i64>>,
+    /// Ids of the subtasks this request completed with the task (`complete_subtasks`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_subtasks: Option<Vec<i64>>,
+    /// RFC 5545 RRULE of a recurring task, e.g. `FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH`.
+    pub recurrence: Option<String>,
+    /// The rule in words, e.g. "every 2 weeks on Mon, Thu".
+    pub recurrence_summary: Option<String>,
+    /// The first due date of the series (the rule's DTSTART); `COUNT` and intervals
+    /// count from it.
+    pub recurrence_start: Option<DateTime<Utc>>,
+    /// The occurrence created when this one was completed.
+    pub next_occurrence_id: Option<i64>,
+    /// Only in the response of the call that completed this occurrence, when it
+    /// created the next one (absent when the series has ended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_occurrence: Option<NextOccurrence>,
+}
+
+/// The task created by completing an occurrence of a recurring task.
+#[derive(Serialize, ToSchema, Clone, Debug, PartialEq)]
+pub struct NextOccurrence {
+    pub id: i64,
+    pub due_at: DateTime<Utc>,
 }
 
 impl TaskView {
@@ -151,6 +185,15 @@ impl TaskView {
             created_at: ts(t.created_at),
             updated_at: ts(t.updated_at),
             version: t.version,
+            parent_id: t.parent_id,
+            subtasks: None,
+            open_subtasks: None,
+            completed_subtasks: None,
+            recurrence: t.recurrence.clone(),
+            recurrence_summary: t.recurrence.as_deref().and_then(Recurrence::stored).map(|r| r.summary()),
+            recurrence_start: t.recurrence_start.map(ts),
+            next_occurrence_id: t.recurrence_next_id,
+            next_occurrence: None,
         }
     }
 }

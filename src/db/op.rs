@@ -52,6 +52,10 @@ ops! {
     TASK_COUNT = "task.count" on "task";
     CHECKLIST_LIST = "checklist_item.list" on "checklist_item";
     CHECKLIST_WRITE = "checklist_item.write" on "checklist_item";
+    SUBTASK_LIST = "subtask.list" on "task";
+    SUBTASK_WRITE = "subtask.write" on "task";
+    RELATION_LIST = "task_relation.list" on "task_relation";
+    RELATION_WRITE = "task_relation.write" on "task_relation";
     COMMENT_INSERT = "comment.insert" on "comment";
     COMMENT_LIST = "comment.list" on "comment";
     COMMENT_DELETE = "comment.delete" on "comment";

@@ -3,12 +3,14 @@
 
 mod position;
 mod project;
+mod recurrence;
 mod task;
 mod text;
 mod user;
 
 pub use position::Position;
 pub use project::{LabelColor, LabelName, ProjectDescription, ProjectName, Role};
+pub use recurrence::Recurrence;
 pub use task::{Priority, TaskDescription, TaskStatus, TaskTitle};
 pub use text::bounded_text;
 pub use user::{DisplayName, Email, Password, TimeZone};

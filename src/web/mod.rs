@@ -16,6 +16,8 @@ pub(crate) mod format;
 mod imports;
 mod markdown;
 mod projects;
+mod recurrence;
+mod relations;
 mod render;
 mod session;
 mod tasks;
@@ -74,6 +76,11 @@ pub fn router() -> Router<AppState> {
         .route("/tasks/{id}/checklist/{item_id}/toggle", post(checklists::toggle))
         .route("/tasks/{id}/checklist/{item_id}/delete", post(checklists::delete))
         .route("/tasks/{id}/delete", post(tasks::delete))
+        .route("/tasks/{id}/subtasks", post(relations::add_subtask))
+        .route("/tasks/{id}/parent", post(relations::set_parent))
+        .route("/tasks/{id}/relations", post(relations::add_relation))
+        .route("/tasks/{id}/relations/{relation_id}/delete", post(relations::delete_relation))
+        .route("/tasks/{id}/complete", get(relations::complete_page))
         .route("/my-tasks", get(tasks::mine))
         .route("/account", get(account::show))
         .route("/account/profile", post(account::profile))

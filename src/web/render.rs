@@ -32,6 +32,7 @@ static TEMPLATES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
         ("unsubscribe", include_str!("templates/unsubscribe.hbs")),
         ("webhook", include_str!("templates/webhook.hbs")),
         ("import_report", include_str!("templates/import_report.hbs")),
+        ("complete", include_str!("templates/complete.hbs")),
     ];
     for &(name, src) in sources {
         h.register_template_string(name, src).unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -157,6 +158,7 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "project_restored" => "Project restored.",
         "task_added" => "Task added.",
         "task_saved" => "Task saved.",
+        "task_recurred" => "Task completed. The next occurrence was created.",
         "task_moved" => "Task moved.",
         "task_deleted" => "Task deleted.",
         "comment_added" => "Comment added.",
@@ -171,6 +173,7 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "notifications_saved" => "Notification settings saved.",
         "webhook_added" => "Webhook added.",
         "checklist_saved" => "Checklist saved.",
+        "relation_saved" => "Relations saved.",
         "bulk_updated" => "The selected tasks were changed.",
         "bulk_deleted" => "The selected tasks were deleted.",
         "webhook_deleted" => "Webhook deleted.",

@@ -18,6 +18,8 @@ use super::{
     format::{self, priority_label, status_label},
     markdown::to_safe_html,
     projects,
+    recurrence::Picker,
+    relations,
     render::{page, redirect, Nav},
 };
 use crate::{
@@ -85,6 +87,10 @@ fn card(t: &TaskView, tz: Tz, now: i64, lookup: Option<&Lookup>) -> Value {
         "labels": lookup.map(|l| l.label_views(&t.labels)).unwrap_or_default(),
         "version": t.version,
         "checklist": Value::Null,
+        "recurrence_summary": t.recurrence_summary,
+        "parent_id": t.parent_id,
+        "subtasks": Value::Null,
+        "subtask_total": 0,
     })
 }
 
@@ -96,6 +102,14 @@ async fn with_progress(state: &AppState, cards: &mut [Value]) -> Result<(), WebE
     for card in cards.iter_mut() {
         if let Some((_, done, total)) = progress.iter().find(|(id, _, _)| Some(*id) == card["id"].as_i64()) {
             card["checklist"] = json!(format!("{done}/{total}"));
+        }
+    }
+    // Subtasks the same way ("1/3"); with any, completing goes through the server,
+    // which asks first.
+    for (id, done, total) in repo::subtasks::counts(&state.db, &mut c, &ids).await? {
+        if let Some(card) = cards.iter_mut().find(|c| c["id"].as_i64() == Some(id)) {
+            card["subtasks"] = json!(format!("{done}/{total}"));
+            card["subtask_total"] = json!(total);
         }
     }
     Ok(())
@@ -289,6 +303,17 @@ fn parse_due(raw: &str, tz: Tz, errors: &mut Vec<String>) -> Option<DateTime<Fix
     parsed
 }
 
+/// The rule chosen with the form's recurrence picker; `None` when the form has none.
+fn repeat_of(form: &CsrfForm, errors: &mut Vec<String>) -> Option<Option<String>> {
+    match Picker::from_form(form)?.to_rule() {
+        Ok(rule) => Some(rule),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    }
+}
+
 fn parse_ids(values: Vec<String>) -> Vec<i64> {
     values.iter().filter_map(|v| v.parse().ok()).collect()
 }
@@ -325,6 +350,7 @@ pub async fn create(
     let tz = user.tz();
     let mut errors = vec![];
     let description = form.raw("description");
+    let recurrence = repeat_of(&form, &mut errors).flatten();
     let body = CreateTask {
         title: form.get("title"),
         description: (!description.trim().is_empty()).then_some(description),
@@ -333,6 +359,8 @@ pub async fn create(
         due_at: parse_due(&form.get("due_at"), tz, &mut errors),
         assignee_id: form.get("assignee_id").parse().ok(),
         labels: Some(parse_ids(form.all("labels"))),
+        parent_id: None,
+        recurrence,
     };
     if !errors.is_empty() {
         return Err(
@@ -362,7 +390,14 @@ async fn task_page(
     let comments = repo::comments::list(db, &mut c, id).await?;
     let activity = repo::activity::list(db, &mut c, id).await?;
     let checklist = repo::checklists::list(db, &mut c, id).await?;
+    let next_occurrence = match row.recurrence_next_id {
+        Some(next) => repo::tasks::get_for_member(db, &mut c, next, user.id(), false)
+            .await?
+            .map(|(t, _)| json!({"id": t.id, "due": t.due_at.map(|d| format::time(d, user.tz()))})),
+        None => None,
+    };
     drop(c);
+    let links = relations::task_links(state, &row).await?;
     let lookup = Lookup::load(state, row.project_id).await?;
     let tz = user.tz();
     let now = now_millis();
@@ -429,6 +464,11 @@ async fn task_page(
                         .map(|i| lookup.member(i).map(str::to_owned).unwrap_or_else(|| format!("user {i}"))),
                     "labels" => label_names(v),
                     "title" | "created" | "checklist" => v.clone(),
+                    "recurrence" => v.as_deref().map(|r| {
+                        crate::domain::Recurrence::stored(r).map(|r| r.summary()).unwrap_or_else(|| r.to_owned())
+                    }),
+                    "next_occurrence" | "previous_occurrence" => v.as_deref().map(|i| format!("task {i}")),
+                    "parent_id" | "subtasks" | "relations" => relations::activity_text(&a.field, v.as_deref()),
                     _ => None,
                 }
             };
@@ -442,7 +482,13 @@ async fn task_page(
                 "assignee_id" => "changed the assignee",
                 "labels" => "changed the labels",
                 "checklist" => "changed the checklist",
+                "recurrence" => "changed how it repeats",
+                "next_occurrence" => "completed it and created the next occurrence",
+                "previous_occurrence" => "created it as the next occurrence of",
                 "position" => "moved the task",
+                "parent_id" => "changed the parent",
+                "subtasks" => "changed the subtasks",
+                "relations" => "changed the relations",
                 _ => "changed the task",
             };
             let (old, new) = if a.field == "created" {
@@ -475,6 +521,9 @@ async fn task_page(
             "created": format::time(row.created_at, tz),
             "updated": format::time(row.updated_at, tz),
             "completed": row.completed_at.map(|d| format::time(d, tz)),
+            "recurrence": row.recurrence,
+            "recurrence_summary": view.recurrence_summary,
+            "next_occurrence": next_occurrence,
         },
         "form": {
             "title": value("title", row.title.clone()),
@@ -485,6 +534,7 @@ async fn task_page(
             "assignees": assignees,
             "labels": labels,
             "comment": submitted.map(|f| f.raw("body")).unwrap_or_default(),
+            "repeat": submitted.and_then(Picker::from_form).unwrap_or_else(|| Picker::from_rule(row.recurrence.as_deref())).to_json(),
         },
         "time_zone": tz.name(),
         "can_edit": can_edit,
@@ -494,22 +544,13 @@ async fn task_page(
         "checklist_done": checklist.iter().filter(|i| i.done == 1).count(),
         "checklist_total": checklist.len(),
         "activity": activity,
+        "links": links,
     });
     Ok(page(&user.ctx, status, Nav::Projects, "task", &row.title, data))
 }
 
 pub async fn show(State(state): State<AppState>, user: WebUser, WebPath(id): WebPath<i64>) -> WebResult {
     task_page(&state, &user, id, StatusCode::OK, vec![], None).await
-}
-
-fn if_match(version: &str) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    if let Ok(v) = version.parse::<i64>() {
-        if let Ok(v) = HeaderValue::from_str(&format!("\"{v}\"")) {
-            h.insert(header::IF_MATCH, v);
-        }
-    }
-    h
 }
 
 /// `POST /tasks/{id}`: saves every field of the task form.
@@ -522,6 +563,7 @@ pub async fn update(
     let tz = user.tz();
     let mut errors = vec![];
     let due = form.get("due_at");
+    let recurrence = repeat_of(&form, &mut errors);
     let body = UpdateTask {
         title: Some(form.get("title")),
         description: Some(form.raw("description")),
@@ -530,20 +572,22 @@ pub async fn update(
         due_at: Some(parse_due(&due, tz, &mut errors)),
         assignee_id: Some(form.get("assignee_id").parse().ok()),
         labels: Some(parse_ids(form.all("labels"))),
+        parent_id: None,
+        complete_subtasks: relations::completion_choice(&form),
+        recurrence,
     };
     if !errors.is_empty() {
         return task_page(&state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, errors, Some(&form)).await;
     }
-    let r = tasks::update_task(
-        State(state.clone()),
-        user.principal.clone(),
-        Path(id),
-        if_match(&form.get("version")),
-        ApiJson(body),
-    )
-    .await;
+    let action = format!("/tasks/{id}");
+    if let Some(ask) =
+        relations::confirm_completion(&state, &user, id, body.status, &form, &action, form.pairs.clone()).await?
+    {
+        return Ok(ask);
+    }
+    let r = tasks::update_view(&state, &user.principal, id, form.get("version").parse().ok(), &body).await;
     match r {
-        Ok(_) => Ok(redirect(&format!("/tasks/{id}"), Some("task_saved"))),
+        Ok(saved) => Ok(redirect(&format!("/tasks/{id}"), Some(saved_flash(&saved)))),
         Err(AppError::Unprocessable(errs)) => {
             task_page(&state, &user, id, StatusCode::UNPROCESSABLE_ENTITY, error_messages(&errs), Some(&form)).await
         }
@@ -559,6 +603,15 @@ pub async fn update(
     }
 }
 
+/// Says so when saving completed a recurring task and created its next occurrence.
+fn saved_flash(saved: &TaskView) -> &'static str {
+    if saved.next_occurrence.is_some() {
+        "task_recurred"
+    } else {
+        "task_saved"
+    }
+}
+
 /// `POST /tasks/{id}/status`: the status alone (list and board rows).
 pub async fn set_status(
     State(state): State<AppState>,
@@ -571,9 +624,15 @@ pub async fn set_status(
     if status.is_none() {
         return Err(AppError::field("status", "invalid", "Choose a status.").into());
     }
-    let body = UpdateTask { status, ..UpdateTask::default() };
-    tasks::update_task(State(state), user.principal, Path(id), HeaderMap::new(), ApiJson(body)).await?;
-    Ok(redirect(&form.return_to(&format!("/tasks/{id}")), Some("task_saved")))
+    let action = format!("/tasks/{id}/status");
+    if let Some(ask) =
+        relations::confirm_completion(&state, &user, id, status, &form, &action, form.pairs.clone()).await?
+    {
+        return Ok(ask);
+    }
+    let body = UpdateTask { status, complete_subtasks: relations::completion_choice(&form), ..UpdateTask::default() };
+    let saved = tasks::update_view(&state, &user.principal, id, None, &body).await?;
+    Ok(redirect(&form.return_to(&format!("/tasks/{id}")), Some(saved_flash(&saved))))
 }
 
 /// `POST /tasks/{id}/move`: the board's "move to" form (a column, top or bottom).
@@ -587,14 +646,14 @@ pub async fn move_to(
     let Some(status) = parse_status(&form.get("status"), &mut errors) else {
         return Err(AppError::field("status", "invalid", "Choose a column.").into());
     };
-    let project_id = {
-        let mut c = state.db.conn().await?;
-        repo::tasks::get_for_member(&state.db, &mut c, id, user.id(), false)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .0
-            .project_id
-    };
+    // Moving to "Done" completes the task: ask first about open subtasks, then
+    // complete through the status form (at the bottom of the column).
+    let fields = vec![("status".to_owned(), "done".to_owned()), ("return".to_owned(), form.get("return"))];
+    let action = format!("/tasks/{id}/status");
+    if let Some(ask) = relations::confirm_completion(&state, &user, id, Some(status), &form, &action, fields).await? {
+        return Ok(ask);
+    }
+    let project_id = project_of(&state, &user, id).await?;
     let before_id = if form.get("place") == "top" {
         let pairs = vec![
             ("status".to_owned(), status.as_str().to_owned()),
@@ -628,20 +687,21 @@ pub async fn comment(
     }
 }
 
+/// The project of a task the user can see (404 otherwise).
+pub(super) async fn project_of(state: &AppState, user: &WebUser, id: i64) -> Result<i64, WebError> {
+    let mut c = state.db.conn().await?;
+    let (task, _) =
+        repo::tasks::get_for_member(&state.db, &mut c, id, user.id(), false).await?.ok_or(AppError::NotFound)?;
+    Ok(task.project_id)
+}
+
 pub async fn delete(
     State(state): State<AppState>,
     user: WebUser,
     WebPath(id): WebPath<i64>,
     _form: CsrfForm,
 ) -> WebResult {
-    let project_id = {
-        let mut c = state.db.conn().await?;
-        repo::tasks::get_for_member(&state.db, &mut c, id, user.id(), false)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .0
-            .project_id
-    };
+    let project_id = project_of(&state, &user, id).await?;
     tasks::delete_task(State(state), user.principal, Path(id), HeaderMap::new()).await?;
     Ok(redirect(&format!("/projects/{project_id}"), Some("task_deleted")))
 }

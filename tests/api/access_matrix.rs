@@ -78,6 +78,14 @@ impl World {
         (t, self.owner_call(Method::POST, &path, Some(json!({"text": "item"}))).await["id"].as_i64().unwrap())
     }
 
+    /// Two fresh tasks, the first blocking the second, and the relation's id.
+    async fn fresh_relation(&self) -> (i64, i64, i64) {
+        let (a, b) = (self.fresh_task().await, self.fresh_task().await);
+        let body = json!({"kind": "blocks", "task_id": b});
+        let r = self.owner_call(Method::POST, &format!("/api/v1/tasks/{a}/relations"), Some(body)).await;
+        (a, b, r["id"].as_i64().unwrap())
+    }
+
     async fn fresh_webhook(&self) -> i64 {
         self.owner_call(Method::POST, &format!("/api/v1/projects/{}/webhooks", self.pid), Some(hook())).await["id"]
             .as_i64()
@@ -152,6 +160,9 @@ enum Row {
     ListChecklist,
     UpdateChecklistItem,
     DeleteChecklistItem,
+    AddRelation,
+    ListRelations,
+    DeleteRelation,
     BulkEdit,
     CreateWebhook,
     ListWebhooks,
@@ -196,12 +207,15 @@ fn expected(row: Row) -> [u16; 9] {
         UpdateWebhook => owner_writes(OK),
         DeleteWebhook => owner_writes(204),
         ListWebhooks | ListDeliveries => [OK, 403,   403,   404,     OK,  401,    401,     404,  401],
+        ListRelations => member_reads,
+        AddRelation => editor_writes(201),
+        DeleteRelation => editor_writes(204),
         Login =>                         [OK,   OK,    OK,    OK,      OK,  OK,     401,     OK,   OK],
         Logout =>                        [204,  204,   204,   204,     204, 401,    401,     204,  401],
     }
 }
 
-const ROWS: [Row; 54] = {
+const ROWS: [Row; 57] = {
     use Row::*;
     [
         GetMe,
@@ -250,6 +264,9 @@ const ROWS: [Row; 54] = {
         ListChecklist,
         UpdateChecklistItem,
         DeleteChecklistItem,
+        AddRelation,
+        ListRelations,
+        DeleteRelation,
         BulkEdit,
         CreateWebhook,
         ListWebhooks,
@@ -381,6 +398,15 @@ async fn request(w: &World, row: Row, actor: Actor) -> (Method, String, Option<V
         DeleteChecklistItem => {
             let (t, i) = w.fresh_item().await;
             (M::DELETE, format!("/api/v1/tasks/{t}/checklist/{i}"), None)
+        }
+        AddRelation => {
+            let (a, b) = (w.fresh_task().await, w.fresh_task().await);
+            (M::POST, format!("/api/v1/tasks/{a}/relations"), Some(json!({"kind": "relates_to", "task_id": b})))
+        }
+        ListRelations => (M::GET, format!("/api/v1/tasks/{}/relations", w.fresh_relation().await.0), None),
+        DeleteRelation => {
+            let (_, b, r) = w.fresh_relation().await;
+            (M::DELETE, format!("/api/v1/tasks/{b}/relations/{r}"), None)
         }
         BulkEdit => {
             let ids = [w.fresh_task().await, w.fresh_task().await];

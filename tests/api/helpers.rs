@@ -166,6 +166,7 @@ const TABLES: &[&str] = &[
     "label",
     "task",
     "task_label",
+    "task_relation",
     "comment",
     "activity",
     "idempotency_key",
@@ -184,6 +185,7 @@ pub async fn snapshot(app: &TestApp) -> Snapshot {
     let checks = [
         ("task versions", "select cast(coalesce(sum(version), 0) as bigint) from task"),
         ("task updated", "select cast(coalesce(sum(updated_at), 0) as bigint) from task"),
+        ("task parents", "select cast(coalesce(sum(parent_id), 0) as bigint) from task"),
         ("project updated", "select cast(coalesce(sum(updated_at), 0) as bigint) from project"),
         ("project archived", "select cast(coalesce(sum(archived), 0) as bigint) from project"),
         ("user updated", "select cast(coalesce(sum(updated_at), 0) as bigint) from app_user"),

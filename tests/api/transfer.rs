@@ -12,6 +12,26 @@ fn content(mut doc: Value) -> Value {
     doc
 }
 
+/// The document without `tasks[i]`, which nothing points at: later indexes shift down.
+fn without_task(mut doc: Value, i: usize) -> Value {
+    doc["tasks"].as_array_mut().unwrap().remove(i);
+    let shift = |v: &mut Value| {
+        if let Some(n) = v.as_u64().filter(|n| *n as usize > i) {
+            *v = json!(n - 1);
+        }
+    };
+    for t in doc["tasks"].as_array_mut().unwrap() {
+        if let Some(p) = t.get_mut("parent") {
+            shift(p);
+        }
+    }
+    for r in doc["relations"].as_array_mut().into_iter().flatten() {
+        shift(&mut r["task"]);
+        shift(&mut r["other"]);
+    }
+    doc
+}
+
 both!(export_import_export_round_trips, |b| async move {
     let app = TestApp::spawn(b).await;
     let (owner, owner_id) = app.user("ivy").await;
@@ -49,11 +69,28 @@ both!(export_import_export_round_trips, |b| async move {
     .await;
     app.call(&owner, Method::POST, &format!("/api/v1/tasks/{t1}/comments"), Some(json!({"body": "Mine"}))).await;
     let _ = t2;
+    // A subtask of t1 that t1 blocks.
+    let t3 =
+        create_task(&app, &owner, pid, json!({"title": "Proofread", "parent_id": t1})).await["id"].as_i64().unwrap();
+    let (s, _) = app
+        .call(
+            &owner,
+            Method::POST,
+            &format!("/api/v1/tasks/{t3}/relations"),
+            Some(json!({"kind": "blocked_by", "task_id": t1})),
+        )
+        .await;
+    assert_eq!(s, 201);
 
     let (s, first) = app.call(&owner, Method::GET, &format!("/api/v1/projects/{pid}/export"), None).await;
     assert_eq!(s, 200);
     assert_eq!(first["format"], "task-manager.project.v1");
-    assert_eq!(first["tasks"].as_array().unwrap().len(), 2);
+    assert_eq!(first["tasks"].as_array().unwrap().len(), 3);
+    let index = |title: &str| first["tasks"].as_array().unwrap().iter().position(|t| t["title"] == title).unwrap();
+    let (i1, i3) = (index("Write \"docs\", then ship"), index("Proofread"));
+    assert_eq!(first["tasks"][i3]["parent"], i1);
+    assert!(first["tasks"][i1].get("parent").is_none());
+    assert_eq!(first["relations"], json!([{"task": i1, "kind": "blocks", "other": i3}]));
     let written =
         first["tasks"].as_array().unwrap().iter().find(|t| t["title"] == "Write \"docs\", then ship").unwrap();
     assert_eq!(written["labels"], json!(["urgent"]));
@@ -62,8 +99,8 @@ both!(export_import_export_round_trips, |b| async move {
     assert_eq!(written["comments"][0]["author"], "ivy@example.com");
 
     // Import a copy made of the owner's own work only: it round-trips exactly.
-    let mut mine = first.clone();
-    mine["tasks"].as_array_mut().unwrap().retain(|t| t["assignee"] != "jon@example.com");
+    let jons = first["tasks"].as_array().unwrap().iter().position(|t| t["assignee"] == "jon@example.com").unwrap();
+    let mine = without_task(first.clone(), jons);
     let (s, report) = app.call(&owner, Method::POST, "/api/v1/projects/import", Some(mine.clone())).await;
     assert_eq!(s, 201, "{report}");
     assert_eq!(
@@ -71,9 +108,10 @@ both!(export_import_export_round_trips, |b| async move {
             report["tasks"].as_i64(),
             report["labels"].as_i64(),
             report["checklist_items"].as_i64(),
-            report["comments"].as_i64()
+            report["comments"].as_i64(),
+            report["relations"].as_i64()
         ),
-        (Some(1), Some(2), Some(2), Some(1))
+        (Some(2), Some(2), Some(2), Some(1), Some(1))
     );
     assert_eq!(report["skipped"], json!([]));
     let copy = report["project_id"].as_i64().unwrap();
@@ -83,7 +121,6 @@ both!(export_import_export_round_trips, |b| async move {
     // The full export: Jon is not a member of the new project; the report says so.
     let (s, report) = app.call(&owner, Method::POST, "/api/v1/projects/import", Some(first.clone())).await;
     assert_eq!(s, 201);
-    let jons = first["tasks"].as_array().unwrap().iter().position(|t| t["assignee"] == "jon@example.com").unwrap();
     assert_eq!(report["skipped"][0]["item"], format!("tasks[{jons}].assignee"));
     assert!(report["skipped"][0]["reason"].as_str().unwrap().contains("jon@example.com"));
 
@@ -113,6 +150,10 @@ both!(a_bad_import_writes_nothing_and_outsiders_cannot_export, |b| async move {
     assert_eq!(outsider.get(app.url(&format!("/api/v1/projects/{pid}/tasks.csv"))).send().await.unwrap().status(), 404);
     let before = snapshot(&app).await;
     let task = |title: &str| json!({"title": title, "status": "todo", "priority": "low", "due_at": null, "assignee": null, "completed_at": null, "created_at": null});
+    let with_parent = |mut t: Value, p: usize| {
+        t["parent"] = json!(p);
+        t
+    };
     for (doc, field) in [
         (json!({"format": "other", "name": "X", "exported_at": null}), "format"),
         (json!({"format": "task-manager.project.v1", "name": "", "exported_at": null}), "name"),
@@ -124,6 +165,16 @@ both!(a_bad_import_writes_nothing_and_outsiders_cannot_export, |b| async move {
             json!({"format": "task-manager.project.v1", "name": "X", "exported_at": null,
                 "labels": [{"name": "a", "color": "red"}]}),
             "labels[0].color",
+        ),
+        (
+            json!({"format": "task-manager.project.v1", "name": "X", "exported_at": null,
+                "tasks": [task("a"), with_parent(task("b"), 1)]}),
+            "tasks[1].parent",
+        ),
+        (
+            json!({"format": "task-manager.project.v1", "name": "X", "exported_at": null,
+                "tasks": [task("a")], "relations": [{"task": 0, "kind": "blocks", "other": 3}]}),
+            "relations[0]",
         ),
     ] {
         let (s, v) = app.call(&owner, Method::POST, "/api/v1/projects/import", Some(doc)).await;

@@ -552,6 +552,16 @@ both!(router_serves_exactly_the_documented_operations_and_responses_conform, |b|
     let (s, _, _) = t.send(Method::PATCH, "/api/v1/tasks/{id}", b).await;
     assert_eq!(s, 412);
     t.expect(&olive, Method::PATCH, "/api/v1/tasks/{id}", &[tid], Some(json!({"priority": "extreme"})), 422).await;
+    // A recurring task: the completing call names the next occurrence.
+    let weekly = json!({"title": "Review", "due_at": "2030-01-07T09:00:00Z", "recurrence": "FREQ=WEEKLY;BYDAY=MO"});
+    let rid = t.expect(&olive, Method::POST, "/api/v1/projects/{id}/tasks", &[pid], Some(weekly), 201).await["id"]
+        .as_i64()
+        .unwrap();
+    let done =
+        t.expect(&olive, Method::PATCH, "/api/v1/tasks/{id}", &[rid], Some(json!({"status": "done"})), 200).await;
+    assert!(done["next_occurrence"]["id"].is_i64(), "{done}");
+    let hourly = json!({"recurrence": "FREQ=HOURLY"});
+    t.expect(&olive, Method::PATCH, "/api/v1/tasks/{id}", &[rid], Some(hourly), 422).await;
     t.expect(&olive, Method::POST, "/api/v1/tasks/{id}/move", &[tid], Some(json!({"status": "done"})), 200).await;
     t.expect(&olive, Method::POST, "/api/v1/tasks/{id}/move", &[tid], Some(json!({"after_id": tid})), 422).await;
     t.expect(&olive, Method::GET, "/api/v1/tasks/{id}/activity", &[tid], None, 200).await;
@@ -564,6 +574,14 @@ both!(router_serves_exactly_the_documented_operations_and_responses_conform, |b|
     let tick = json!({"done": true});
     t.expect(&olive, Method::PATCH, "/api/v1/tasks/{id}/checklist/{item_id}", &[tid, iid], Some(tick), 200).await;
     t.expect(&olive, Method::DELETE, "/api/v1/tasks/{id}/checklist/{item_id}", &[tid, iid], None, 204).await;
+    let sid = second["id"].as_i64().unwrap();
+    let blocks = json!({"kind": "blocks", "task_id": sid});
+    let rel = t.expect(&olive, Method::POST, "/api/v1/tasks/{id}/relations", &[tid], Some(blocks.clone()), 201).await;
+    t.expect(&olive, Method::POST, "/api/v1/tasks/{id}/relations", &[tid], Some(blocks), 409).await;
+    t.expect(&olive, Method::GET, "/api/v1/tasks/{id}/relations", &[sid], None, 200).await;
+    let rid = rel["id"].as_i64().unwrap();
+    t.expect(&olive, Method::DELETE, "/api/v1/tasks/{id}/relations/{relation_id}", &[sid, rid], None, 204).await;
+    t.expect(&olive, Method::DELETE, "/api/v1/tasks/{id}/relations/{relation_id}", &[sid, rid], None, 404).await;
     let bulk = json!({"task_ids": [tid], "set": {"priority": "low"}});
     t.expect(&olive, Method::POST, "/api/v1/projects/{id}/tasks/bulk", &[pid], Some(bulk), 200).await;
     let bulk = json!({"task_ids": [], "delete": true});

@@ -596,3 +596,106 @@ async fn browser_flows_without_javascript() {
     })
     .await;
 }
+
+/// A weekly rule set with the task page's recurrence picker, shown in words, and
+/// completing the task showing the next occurrence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_recurring_task_with_the_picker() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let axe = axe_source();
+    let driver = Driver::start().await;
+    let c = driver.browser("repeat", true).await;
+    let (app_ref, axe_ref) = (&app, &axe);
+    with_browser(c, |c| async move {
+        let ui = Ui { c, app: app_ref };
+        let app = app_ref;
+        ui.sign_up("rhea").await;
+        let pid = ui.create_project("Rituals").await;
+        ui.fill("#quick-title", "Team review").await;
+        ui.find("#quick-title").await.send_keys("\u{E007}").await.unwrap();
+        ui.until("[...document.querySelectorAll('.card-title')].some(e => e.textContent === 'Team review')").await;
+        let (tid, _, _) = task_row(app, "Team review").await;
+
+        ui.go(&format!("/tasks/{tid}")).await;
+        assert_eq!(ui.text("#recurrence-summary").await, "No");
+        // Only the chosen kind's fields show.
+        assert_eq!(ui.js("return document.querySelector('.repeat-days').hidden;").await, json!(true));
+        ui.js("document.getElementById('due_at').value = '2030-01-07T09:00'; return true;").await;
+        ui.find("#repeat-kind").await.select_by_value("weekly").await.unwrap();
+        ui.until("!document.querySelector('.repeat-days').hidden && document.getElementById('repeat-month-day').closest('[data-repeat]').hidden").await;
+        ui.click("input[name=repeat_days][value=MO]").await;
+        ui.click("input[name=repeat_days][value=TH]").await;
+        ui.axe(axe_ref, "task page with the recurrence picker").await;
+        ui.click("#edit-form button[type=submit]").await;
+        ui.flash("Task saved.").await;
+        assert!(ui.text("#recurrence-summary").await.contains("every week on Mon, Thu"));
+        assert_eq!(ui.js("return document.getElementById('repeat-kind').value;").await, json!("weekly"), "shown back");
+        ui.go(&format!("/projects/{pid}/board")).await;
+        let marker = ui.js("return document.querySelector('.card .recurring').title;").await;
+        assert_eq!(marker, json!("Repeats every week on Mon, Thu"), "↻ on the card");
+
+        ui.go(&format!("/tasks/{tid}")).await;
+        ui.find("#status").await.select_by_value("done").await.unwrap();
+        ui.click("#edit-form button[type=submit]").await;
+        ui.flash("Task completed. The next occurrence was created.").await;
+        // Monday 7 January's successor is due Thursday 10 January, 09:00 in Paris.
+        assert_eq!(ui.text("#next-occurrence").await, "Due Thu 10 Jan 2030, 09:00");
+        ui.click("#next-occurrence").await;
+        ui.until(&format!("location.pathname !== '/tasks/{tid}'")).await;
+        assert_eq!(ui.text("#task-title").await, "Team review");
+        assert!(ui.text("#recurrence-summary").await.contains("every week on Mon, Thu"));
+        let due: i64 = sqlx::query_scalar("select due_at from task where status = 'todo' and title = 'Team review'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(due, chrono::DateTime::parse_from_rfc3339("2030-01-10T08:00:00Z").unwrap().timestamp_millis());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_subtask_then_complete_the_parent_after_confirming() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let axe = axe_source();
+    let driver = Driver::start().await;
+    let c = driver.browser("subtasks", true).await;
+    let app_ref = &app;
+    let axe = &axe;
+    with_browser(c, |c| async move {
+        let ui = Ui { c, app: app_ref };
+        let app = app_ref;
+        ui.sign_up("sami").await;
+        ui.create_project("Release").await;
+        ui.fill("#quick-title", "Ship 2.0").await;
+        ui.click("form[data-quick-add] button").await;
+        ui.find(".card[data-task]").await;
+        let (parent, _, _) = task_row(app, "Ship 2.0").await;
+
+        // Add a subtask from the parent's page.
+        ui.go(&format!("/tasks/{parent}")).await;
+        ui.fill("#subtask-title", "Write the announcement").await;
+        ui.click("form[action$='/subtasks'] button").await;
+        ui.flash("Task added.").await;
+        assert!(ui.text(".subtasks").await.contains("Write the announcement"));
+        let (_, status, _) = task_row(app, "Write the announcement").await;
+        assert_eq!(status, "todo");
+        ui.axe(axe, "the task page with a subtask").await;
+
+        // Completing the parent asks first, then completes both.
+        ui.find("#status").await.select_by_value("done").await.unwrap();
+        ui.click("#edit-form button[type=submit]").await;
+        ui.find("#complete-title").await;
+        assert!(ui.text(".confirm").await.contains("1 subtask is still open"));
+        assert_eq!(task_row(app, "Ship 2.0").await.1, "todo", "nothing changes before the answer");
+        ui.axe(axe, "the completion page").await;
+        ui.click("button[name=subtasks][value=complete]").await;
+        ui.flash("Task saved.").await;
+        assert_eq!(ui.path().await, format!("/tasks/{parent}"));
+        assert_eq!(task_row(app, "Ship 2.0").await.1, "done");
+        assert_eq!(task_row(app, "Write the announcement").await.1, "done");
+        assert!(ui.text(".facts").await.contains("Done"));
+        let subtasks = ui.text(".subtasks").await;
+        assert!(subtasks.contains("Write the announcement") && subtasks.contains("Done"), "{subtasks}");
+    })
+    .await;
+}

@@ -15,5 +15,7 @@ mod account;
 mod csrf;
 mod imports;
 mod pages;
+mod recurrence;
+mod relations;
 mod tasks;
 mod webhooks;

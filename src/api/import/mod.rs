@@ -58,6 +58,7 @@ impl Conversion {
         columns: Vec<ColumnMapping>,
     ) -> Self {
         let doc = ProjectExport {
+            relations: vec![],
             format: transfer::FORMAT.into(),
             exported_at: None,
             name,

@@ -236,6 +236,7 @@ pub fn convert(bytes: &[u8], me: &str) -> AppResult<Conversion> {
         // A card marked complete is done, whatever list it is in.
         let status = if card.due_complete { TaskStatus::Done } else { *list_status };
         tasks.push(TaskExport {
+            parent: None,
             title: fit(&title, TaskTitle::MAX, &format!("{at}.name"), "the title", &mut skipped),
             description: fit(
                 &clean(&card.desc),

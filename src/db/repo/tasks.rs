@@ -20,10 +20,19 @@ pub struct TaskRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub version: i64,
+    /// The task this one is a subtask of.
+    pub parent_id: Option<i64>,
+    /// The RRULE of a recurring task (written by `repo::recurrence`).
+    pub recurrence: Option<String>,
+    /// The first due date of the task's series.
+    pub recurrence_start: Option<i64>,
+    /// The occurrence created when this one was completed.
+    pub recurrence_next_id: Option<i64>,
 }
 
 const COLUMNS: &str = "t.id, t.project_id, t.title, t.description, t.status, t.priority, t.due_at, t.assignee_id, \
-                       t.position, t.completed_at, t.created_by, t.created_at, t.updated_at, t.version";
+                       t.position, t.completed_at, t.created_by, t.created_at, t.updated_at, t.version, \
+                       t.parent_id, t.recurrence, t.recurrence_start, t.recurrence_next_id";
 
 /// The writable state of a task.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +82,8 @@ pub async fn insert(
                completed_at, created_by, created_at, updated_at, version, search_text) \
                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12) \
                returning id, project_id, title, description, status, priority, due_at, assignee_id, position, \
-               completed_at, created_by, created_at, updated_at, version";
+               completed_at, created_by, created_at, updated_at, version, parent_id, recurrence, recurrence_start, \
+               recurrence_next_id";
     db.observe(
         op::TASK_INSERT,
         sql,

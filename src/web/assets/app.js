@@ -42,7 +42,16 @@ async function refresh(focusSelector) {
   }
 }
 
+// The recurrence picker shows the fields of the chosen kind only.
+function showRepeatFields() {
+  const kind = $('#repeat-kind');
+  if (!kind) return;
+  $$('[data-repeat]').forEach((el) => { el.hidden = !el.dataset.repeat.split(' ').includes(kind.value); });
+}
+document.addEventListener('change', (e) => { if (e.target.id === 'repeat-kind') showRepeatFields(); });
+
 function init() {
+  showRepeatFields();
   $$('[data-preview]').forEach((b) => { b.hidden = false; });
   $$('[data-detect-zone]').forEach((i) => {
     if (!i.value) {
@@ -73,10 +82,14 @@ document.addEventListener('change', async (e) => {
   const form = select.closest('[data-status-form]');
   if (!form || select.name !== 'status') return;
   const row = form.closest('[data-task]');
+  // Completing a task with subtasks: the server asks first what to do with them.
+  if (select.value === 'done' && Number(row.dataset.subtasks) > 0) { form.submit(); return; }
   try {
     const task = await api('PATCH', `/api/v1/tasks/${row.dataset.task}`, { status: select.value });
     row.dataset.version = task.version;
     announce(`Status set to ${select.options[select.selectedIndex].text}.`);
+    // Completing a repeating task created the next one: show it.
+    if (task.next_occurrence) { await refresh(); announce('Task completed. The next occurrence was created.'); }
   } catch (_) {
     form.submit();
   }
@@ -132,6 +145,11 @@ document.addEventListener('click', (e) => {
 
 // Board: move a card through the API, then re-render the board.
 async function moveCard(card, status, neighbour) {
+  if (status === 'done' && Number(card.dataset.subtasks) > 0) {
+    // The server asks first what to do with the subtasks.
+    location.href = `/tasks/${card.dataset.task}/complete?return=${encodeURIComponent(location.pathname)}`;
+    return;
+  }
   const body = { status };
   if (neighbour && neighbour.after) body.after_id = Number(neighbour.after);
   if (neighbour && neighbour.before) body.before_id = Number(neighbour.before);
