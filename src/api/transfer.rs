@@ -91,6 +91,12 @@ pub struct TaskExport {
     /// Index in `tasks` of the task this one is a subtask of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<usize>,
+    /// RFC 5545 rule of a recurring task (needs `due_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrence: Option<String>,
+    /// First due date of the series (COUNT and UNTIL count from it); `due_at` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrence_start: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, PartialEq)]
@@ -175,6 +181,8 @@ pub async fn project_document(db: &Db, c: &mut Connection, project_id: i64, user
                 })
                 .collect(),
             parent,
+            recurrence: t.recurrence.clone(),
+            recurrence_start: t.recurrence.as_ref().and(t.recurrence_start).map(to_rfc3339),
         });
     }
     Ok(ProjectExport {
@@ -288,6 +296,12 @@ fn validate(doc: &ProjectExport) -> AppResult<()> {
                 f.push(&format!("tasks[{i}].labels"), "unknown_label", format!("label {name:?} is not in labels"));
             }
         }
+        if let Some(rule) = &t.recurrence {
+            f.take(crate::domain::Recurrence::parse(rule).map(drop).map_err(at(format!("tasks[{i}].recurrence"))));
+            if t.due_at.is_none() {
+                f.push(&format!("tasks[{i}].recurrence"), "due_date_required", "a recurring task needs a due date");
+            }
+        }
         for (j, item) in t.checklist.iter().enumerate() {
             f.take(crate::domain::bounded_text(&format!("tasks[{i}].checklist[{j}].text"), &item.text, 1, 500));
         }
@@ -383,6 +397,10 @@ pub async fn import_document(
         let created = ms(&t.created_at).unwrap_or(now);
         let row = repo::tasks::insert(db, &mut tx, pid, &fields, principal.id(), created).await?;
         task_ids.push(row.id);
+        if let Some(rule) = t.recurrence.as_deref().and_then(crate::domain::Recurrence::stored) {
+            let start = ms(&t.recurrence_start).or(fields.due_at);
+            repo::recurrence::set_rule(db, &mut tx, row.id, Some(rule.as_str()), start).await?;
+        }
         let mut ids: Vec<i64> = labels.iter().filter(|(n, _)| t.labels.contains(n)).map(|(_, id)| *id).collect();
         ids.sort_unstable();
         repo::tasks::set_labels(db, &mut tx, row.id, &ids).await?;

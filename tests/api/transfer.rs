@@ -48,7 +48,8 @@ both!(export_import_export_round_trips, |b| async move {
         &owner,
         pid,
         json!({"title": "Write \"docs\", then ship", "description": "Line one\nline, two", "priority": "high",
-               "due_at": "2031-02-03T04:05:06Z", "assignee_id": owner_id, "labels": [urgent]}),
+               "due_at": "2031-02-03T04:05:06Z", "assignee_id": owner_id, "labels": [urgent],
+               "recurrence": "FREQ=WEEKLY;INTERVAL=2;COUNT=5"}),
     )
     .await["id"]
         .as_i64()
@@ -97,6 +98,8 @@ both!(export_import_export_round_trips, |b| async move {
     assert_eq!(written["assignee"], "ivy@example.com");
     assert_eq!(written["checklist"], json!([{"text": "Draft", "done": false}, {"text": "Review", "done": true}]));
     assert_eq!(written["comments"][0]["author"], "ivy@example.com");
+    assert_eq!(written["recurrence"], "FREQ=WEEKLY;INTERVAL=2;COUNT=5");
+    assert_eq!(written["recurrence_start"], "2031-02-03T04:05:06Z");
 
     // Import a copy made of the owner's own work only: it round-trips exactly.
     let jons = first["tasks"].as_array().unwrap().iter().position(|t| t["assignee"] == "jon@example.com").unwrap();
@@ -154,6 +157,12 @@ both!(a_bad_import_writes_nothing_and_outsiders_cannot_export, |b| async move {
         t["parent"] = json!(p);
         t
     };
+    let recurring = |due: Value, rule: &str| {
+        let mut t = task("r");
+        t["due_at"] = due;
+        t["recurrence"] = json!(rule);
+        t
+    };
     for (doc, field) in [
         (json!({"format": "other", "name": "X", "exported_at": null}), "format"),
         (json!({"format": "task-manager.project.v1", "name": "", "exported_at": null}), "name"),
@@ -175,6 +184,16 @@ both!(a_bad_import_writes_nothing_and_outsiders_cannot_export, |b| async move {
             json!({"format": "task-manager.project.v1", "name": "X", "exported_at": null,
                 "tasks": [task("a")], "relations": [{"task": 0, "kind": "blocks", "other": 3}]}),
             "relations[0]",
+        ),
+        (
+            json!({"format": "task-manager.project.v1", "name": "X", "exported_at": null,
+                "tasks": [recurring(json!("2031-01-01T09:00:00Z"), "FREQ=SOMETIMES")]}),
+            "tasks[0].recurrence",
+        ),
+        (
+            json!({"format": "task-manager.project.v1", "name": "X", "exported_at": null,
+                "tasks": [recurring(Value::Null, "FREQ=DAILY")]}),
+            "tasks[0].recurrence",
         ),
     ] {
         let (s, v) = app.call(&owner, Method::POST, "/api/v1/projects/import", Some(doc)).await;

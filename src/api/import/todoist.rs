@@ -214,6 +214,8 @@ pub fn convert(bytes: &[u8], me: &str, tz: Tz) -> AppResult<Conversion> {
                 let description = clean(get("DESCRIPTION"));
                 tasks.push(TaskExport {
                     parent: None,
+                    recurrence: None,
+                    recurrence_start: None,
                     title: fit(&title, TaskTitle::MAX, &at, "the title", &mut skipped),
                     description: fit(&description, TaskDescription::MAX, &at, "the description", &mut skipped),
                     status: section.0,

@@ -237,6 +237,8 @@ pub fn convert(bytes: &[u8], me: &str) -> AppResult<Conversion> {
         let status = if card.due_complete { TaskStatus::Done } else { *list_status };
         tasks.push(TaskExport {
             parent: None,
+            recurrence: None,
+            recurrence_start: None,
             title: fit(&title, TaskTitle::MAX, &format!("{at}.name"), "the title", &mut skipped),
             description: fit(
                 &clean(&card.desc),
