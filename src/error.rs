@@ -63,6 +63,9 @@ pub enum AppError {
     PreconditionFailed,
     #[error("request body too large")]
     PayloadTooLarge,
+    /// An uploaded file over the configured limit (in bytes).
+    #[error("file too large")]
+    FileTooLarge(u64),
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("validation failed")]
@@ -135,6 +138,11 @@ impl AppError {
             PayloadTooLarge => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body exceeds 1 MiB.".into())
             }
+            FileTooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "file_too_large",
+                format!("The file exceeds the limit of {limit} bytes ({:.1} MiB).", *limit as f64 / 1048576.0),
+            ),
             UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",

@@ -52,6 +52,9 @@ ops! {
     TASK_COUNT = "task.count" on "task";
     CHECKLIST_LIST = "checklist_item.list" on "checklist_item";
     CHECKLIST_WRITE = "checklist_item.write" on "checklist_item";
+    ATTACHMENT_LIST = "attachment.list" on "attachment";
+    ATTACHMENT_WRITE = "attachment.write" on "attachment";
+    ATTACHMENT_SWEEP = "attachment.sweep" on "attachment";
     COMMENT_INSERT = "comment.insert" on "comment";
     COMMENT_LIST = "comment.list" on "comment";
     COMMENT_DELETE = "comment.delete" on "comment";

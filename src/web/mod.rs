@@ -9,6 +9,7 @@
 
 mod account;
 mod assets;
+mod attachments;
 mod bulk;
 mod checklists;
 mod extract;
@@ -22,7 +23,7 @@ mod unsubscribe;
 mod webhooks;
 
 use axum::{
-    extract::Request,
+    extract::{DefaultBodyLimit, Request},
     http::{header, HeaderValue},
     middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
@@ -68,6 +69,8 @@ pub fn router() -> Router<AppState> {
         .route("/tasks/{id}/checklist", post(checklists::add))
         .route("/tasks/{id}/checklist/{item_id}/toggle", post(checklists::toggle))
         .route("/tasks/{id}/checklist/{item_id}/delete", post(checklists::delete))
+        .route("/tasks/{id}/attachments", post(attachments::upload).layer(DefaultBodyLimit::disable()))
+        .route("/tasks/{id}/attachments/{attachment_id}/delete", post(attachments::delete))
         .route("/tasks/{id}/delete", post(tasks::delete))
         .route("/my-tasks", get(tasks::mine))
         .route("/account", get(account::show))

@@ -170,6 +170,8 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "notifications_saved" => "Notification settings saved.",
         "webhook_added" => "Webhook added.",
         "checklist_saved" => "Checklist saved.",
+        "attachment_added" => "File attached.",
+        "attachment_deleted" => "Attachment deleted.",
         "bulk_updated" => "The selected tasks were changed.",
         "bulk_deleted" => "The selected tasks were deleted.",
         "webhook_deleted" => "Webhook deleted.",

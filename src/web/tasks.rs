@@ -362,6 +362,7 @@ async fn task_page(
     let comments = repo::comments::list(db, &mut c, id).await?;
     let activity = repo::activity::list(db, &mut c, id).await?;
     let checklist = repo::checklists::list(db, &mut c, id).await?;
+    let attachments = repo::attachments::list(db, &mut c, id).await?;
     drop(c);
     let lookup = Lookup::load(state, row.project_id).await?;
     let tz = user.tz();
@@ -428,7 +429,7 @@ async fn task_page(
                         .and_then(|i| i.parse::<i64>().ok())
                         .map(|i| lookup.member(i).map(str::to_owned).unwrap_or_else(|| format!("user {i}"))),
                     "labels" => label_names(v),
-                    "title" | "created" | "checklist" => v.clone(),
+                    "title" | "created" | "checklist" | "attachment" => v.clone(),
                     _ => None,
                 }
             };
@@ -442,6 +443,7 @@ async fn task_page(
                 "assignee_id" => "changed the assignee",
                 "labels" => "changed the labels",
                 "checklist" => "changed the checklist",
+                "attachment" => "changed the attachments",
                 "position" => "moved the task",
                 _ => "changed the task",
             };
@@ -493,6 +495,8 @@ async fn task_page(
         "checklist": checklist.iter().map(|i| json!({"id": i.id, "text": i.text, "done": i.done == 1})).collect::<Vec<_>>(),
         "checklist_done": checklist.iter().filter(|i| i.done == 1).count(),
         "checklist_total": checklist.len(),
+        "attachments": super::attachments::section(&attachments),
+        "attachment_limit": super::attachments::human_size(state.config.attachment_max_bytes as i64),
         "activity": activity,
     });
     Ok(page(&user.ctx, status, Nav::Projects, "task", &row.title, data))

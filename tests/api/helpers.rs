@@ -169,6 +169,7 @@ const TABLES: &[&str] = &[
     "comment",
     "activity",
     "idempotency_key",
+    "attachment",
 ];
 
 /// Row counts of every table plus checksums of the mutable columns, so an update

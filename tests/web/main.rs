@@ -12,6 +12,7 @@ mod bulk;
 mod support;
 
 mod account;
+mod attachments;
 mod csrf;
 mod pages;
 mod tasks;
