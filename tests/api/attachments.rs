@@ -371,3 +371,47 @@ both!(attachments_live_in_s3_when_a_bucket_is_set, |b| async move {
     assert_eq!(c.delete(bin.url(&format!("/api/v1/tasks/{tid}"))).send().await.unwrap().status(), 204);
     assert_eq!(s3.keys("assets").await, Vec::<String>::new());
 });
+
+/// Uploads a file whose body arrives in `parts` pieces, one every half second.
+async fn slow_upload(app: &TestApp, c: &Client, task: i64, parts: u32) -> (StatusCode, Value) {
+    let chunks = futures::stream::unfold(0, move |i| async move {
+        if i == parts {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Some((Ok::<_, std::io::Error>(vec![b'x'; 1024]), i + 1))
+    });
+    let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(chunks)).file_name("slow.txt");
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let url = app.url(&format!("/api/v1/tasks/{task}/attachments"));
+    decode(c.post(url).multipart(form).send().await.unwrap()).await
+}
+
+both!(uploads_have_their_own_timeout_instead_of_the_request_timeout, |b| async move {
+    // The body takes 5 s: past a 3 s request timeout, well within the upload's own.
+    let app = TestApp::spawn_with(b, |c| {
+        c.request_timeout = Duration::from_secs(3);
+        c.attachment_upload_timeout = Duration::from_secs(600);
+    })
+    .await;
+    let (owner, _) = app.user("ada").await;
+    let (_, tid) = task_of(&app, &owner, "Slow link").await;
+    let (s, v) = slow_upload(&app, &owner, tid, 10).await;
+    assert_eq!((s.as_u16(), v["size_bytes"].as_u64()), (201, Some(10 * 1024)), "{v}");
+
+    // An upload timeout shorter than the body: 503, and nothing is kept.
+    let app = TestApp::spawn_with(b, |c| c.attachment_upload_timeout = Duration::from_secs(1)).await;
+    let (owner, _) = app.user("ada").await;
+    let (_, tid) = task_of(&app, &owner, "Slower link").await;
+    let (s, v) = slow_upload(&app, &owner, tid, 6).await;
+    assert_eq!((s.as_u16(), v["code"].as_str()), (503, Some("unavailable")), "{v}");
+    assert_eq!(app.count("attachment").await, 0);
+    // The abandoned staging file is removed on a blocking thread: wait for it.
+    for _ in 0..100 {
+        if files(&app).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(files(&app), Vec::<PathBuf>::new());
+});
