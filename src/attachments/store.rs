@@ -53,8 +53,15 @@ impl AttachmentStore {
 
     /// A directory on local disk, created when missing.
     pub fn local(dir: &std::path::Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the attachments directory {}", dir.display()))?;
+        // A read-only filesystem (a container without a volume there) fails here, at
+        // startup, rather than at the first upload.
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "creating the attachments directory {} (set attachments_dir to a writable volume, \
+                 or attachments_s3_bucket)",
+                dir.display()
+            )
+        })?;
         let store = LocalFileSystem::new_with_prefix(dir)
             .with_context(|| format!("opening the attachments directory {}", dir.display()))?
             .with_automatic_cleanup(true);
