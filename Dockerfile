@@ -50,11 +50,13 @@ LABEL org.opencontainers.image.title="task-manager" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0" \
       org.opencontainers.image.revision="${TM_GIT_COMMIT}"
 COPY --from=builder /out/task-manager /usr/local/bin/task-manager
-# /data is only used with SQLite (DATABASE_URL=sqlite:///data/task-manager.db); mount a
-# volume there. On PostgreSQL the service writes nothing to disk.
+# /data holds the SQLite database (DATABASE_URL=sqlite:///data/task-manager.db) and,
+# without an S3 bucket (TM_ATTACHMENTS_S3_BUCKET), the attachment files; mount a volume
+# there. On PostgreSQL with S3 the service writes nothing to disk.
 COPY --from=builder --chown=65532:65532 /out/data /data
 ENV TM_LISTEN=0.0.0.0:8080 \
-    TM_LOG_FORMAT=json
+    TM_LOG_FORMAT=json \
+    TM_ATTACHMENTS_DIR=/data/attachments
 USER 65532:65532
 EXPOSE 8080 9090
 ENTRYPOINT ["/usr/local/bin/task-manager"]

@@ -51,6 +51,8 @@ ensure_postgres
 drop_test_databases
 # The notification tests deliver to a real SMTP server process (aiosmtpd).
 ensure_pymod aiosmtpd aiosmtpd
+# The attachment tests store files in a real S3-compatible server process (moto).
+ensure_pymod moto "moto[server]"
 
 suite fmt cargo fmt --all -- --check
 suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -110,6 +110,20 @@ pub struct Config {
     /// Backups kept; older ones are deleted after each backup.
     pub backup_keep: usize,
 
+    /// Largest attachment accepted, in bytes (25 MiB by default).
+    pub attachment_max_bytes: u64,
+    /// How long one upload may take, instead of `request_timeout`: a 25 MiB file over a
+    /// slow link needs minutes, not seconds.
+    #[serde(with = "humantime_serde")]
+    pub attachment_upload_timeout: Duration,
+    /// Directory of the local attachment store, used when no S3 bucket is set.
+    pub attachments_dir: PathBuf,
+    /// S3 bucket of the attachments; when set, files go there instead of `attachments_dir`.
+    /// Credentials and region come from the standard AWS environment (IRSA included).
+    pub attachments_s3_bucket: Option<String>,
+    /// An S3-compatible server to use instead of AWS, e.g. `http://minio:9000`.
+    pub attachments_s3_endpoint: Option<String>,
+
     /// SMTP relay host; without it notifications are recorded as undeliverable.
     pub smtp_host: Option<String>,
     /// Port; defaults to 587 (starttls), 465 (implicit) or 25 (none).
@@ -175,6 +189,11 @@ impl Default for Config {
             schedule_backup: "0 30 3 * * *".into(),
             backup_dir: PathBuf::from("./data/backups"),
             backup_keep: 7,
+            attachment_max_bytes: 25 * 1024 * 1024,
+            attachment_upload_timeout: Duration::from_secs(10 * 60),
+            attachments_dir: PathBuf::from("./data/attachments"),
+            attachments_s3_bucket: None,
+            attachments_s3_endpoint: None,
             smtp_host: None,
             smtp_port: None,
             smtp_tls: SmtpTls::Starttls,

@@ -63,6 +63,9 @@ pub enum AppError {
     PreconditionFailed,
     #[error("request body too large")]
     PayloadTooLarge,
+    /// An uploaded file over the configured limit (in bytes).
+    #[error("file too large")]
+    FileTooLarge(u64),
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("validation failed")]
@@ -136,6 +139,11 @@ impl AppError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 "The request body is larger than this endpoint accepts (1 MiB; 10 MiB for imports).".into(),
+            ),
+            FileTooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "file_too_large",
+                format!("The file exceeds the limit of {limit} bytes ({:.1} MiB).", *limit as f64 / 1048576.0),
             ),
             UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -143,12 +143,13 @@ pub async fn backup(state: AppState) -> anyhow::Result<Ran> {
 }
 
 /// Deletes expired sessions, idempotency keys, old sign-in failures and long-expired
-/// tokens.
+/// tokens, and sweeps attachment files that nothing refers to.
 pub async fn cleanup(state: AppState) -> anyhow::Result<Ran> {
     let Some(_lock) = state.db.job_lock("cleanup").await? else { return Ok(Ran::Skipped) };
     let mut tx = state.db.begin().await?;
     let removed = repo::idempotency::cleanup(&state.db, &mut tx, now_millis()).await?;
     tx.commit().await?;
-    tracing::info!(removed, "cleanup done");
+    let swept = crate::attachments::sweep::run(&state).await?;
+    tracing::info!(removed, orphan_rows = swept.rows, orphan_files = swept.files, "cleanup done");
     Ok(Ran::Done)
 }

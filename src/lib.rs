@@ -4,6 +4,7 @@
 //! application; feature routers live under `api`; storage under `db`.
 
 pub mod api;
+pub mod attachments;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -8,8 +8,8 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
 
 use crate::{
-    api, auth::TokenCache, config::Config, db::Db, jobs, lifecycle::Lifecycle, notify::Notifier, state::AppState,
-    telemetry::metrics::Metrics,
+    api, attachments::AttachmentStore, auth::TokenCache, config::Config, db::Db, jobs, lifecycle::Lifecycle,
+    notify::Notifier, state::AppState, telemetry::metrics::Metrics,
 };
 
 pub struct Application {
@@ -25,7 +25,17 @@ pub async fn open_state(config: Config, metrics: Arc<Metrics>) -> anyhow::Result
     let notifier = Arc::new(Notifier::build(&config, &db).await?);
     let tokens = Arc::new(TokenCache::new(config.token_cache_ttl));
     let capacity = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_requests.max(1)));
-    Ok(AppState { config: Arc::new(config), db, metrics, lifecycle: Lifecycle::default(), notifier, tokens, capacity })
+    let attachments = AttachmentStore::from_config(&config)?;
+    Ok(AppState {
+        config: Arc::new(config),
+        db,
+        metrics,
+        lifecycle: Lifecycle::default(),
+        notifier,
+        tokens,
+        capacity,
+        attachments,
+    })
 }
 
 impl Application {

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use crate::{
-    auth::TokenCache, config::Config, db::Db, lifecycle::Lifecycle, notify::Notifier, telemetry::metrics::Metrics,
+    attachments::AttachmentStore, auth::TokenCache, config::Config, db::Db, lifecycle::Lifecycle, notify::Notifier,
+    telemetry::metrics::Metrics,
 };
 
 #[derive(Clone)]
@@ -19,4 +20,6 @@ pub struct AppState {
     /// One permit per request being served (`max_concurrent_requests`); a request that
     /// finds none left is shed with 503.
     pub capacity: Arc<tokio::sync::Semaphore>,
+    /// Where attachment files are kept (a local directory or S3).
+    pub attachments: AttachmentStore,
 }

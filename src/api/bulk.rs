@@ -17,6 +17,7 @@ use super::{
 };
 use crate::{
     auth::Principal,
+    db::repo,
     domain::{now_millis, Priority, TaskStatus},
     error::{AppError, AppResult},
     extract::{ApiJson, Path},
@@ -137,10 +138,12 @@ pub async fn bulk_edit(
     }
     let now = now_millis();
     let mut result = BulkResult { updated: Vec::new(), deleted: Vec::new() };
+    let mut files = Vec::new();
     for current in &rows {
         let row = &current.task;
         match &body.set {
             None => {
+                files.extend(repo::attachments::keys_of_task(db, &mut tx, row.id).await?);
                 remove(db, &mut tx, row).await?;
                 result.deleted.push(row.id);
             }
@@ -170,5 +173,6 @@ pub async fn bulk_edit(
         }
     }
     tx.commit().await?;
+    state.attachments.delete_all(&files).await;
     Ok(axum::Json(result))
 }

@@ -68,8 +68,9 @@ pub struct UpdateItem {
     pub done: Option<bool>,
 }
 
-/// The task for a checklist change: the caller must be an editor of its project.
-async fn task_for_edit(
+/// The task for a change to its checklist or attachments: the caller must be an
+/// editor of its project.
+pub(crate) async fn task_for_edit(
     state: &AppState,
     c: &mut Connection,
     task_id: i64,

@@ -38,7 +38,13 @@ const MAX_WAIT: Duration = Duration::from_secs(10);
 pub const HEADER: &str = "idempotency-key";
 
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
+    // Uploads stream and are far larger than a stored request may be: not replayed.
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/"));
+    if req.method() != Method::POST || !req.headers().contains_key(HEADER) || multipart {
         return next.run(req).await;
     }
     match handle(state, req, next).await {

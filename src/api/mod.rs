@@ -5,6 +5,7 @@
 pub(crate) mod access;
 pub(crate) mod account_export;
 mod admin;
+pub(crate) mod attachments;
 pub mod auth;
 pub(crate) mod bulk;
 pub(crate) mod checklists;
@@ -32,7 +33,7 @@ pub(crate) mod webhooks;
 use std::{sync::Arc, time::Duration};
 
 use axum::{
-    extract::{DefaultBodyLimit, Request, State},
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
     http::{header, HeaderValue},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -68,6 +69,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(comments::router())
         .merge(checklists::router())
         .merge(relations::router())
+        .merge(attachments::router())
         .merge(webhooks::router());
     OpenApiRouter::with_openapi(docs::ApiDoc::openapi()).nest("/api/v1", api).merge(health::router())
 }
@@ -84,11 +86,11 @@ pub fn router(state: AppState) -> Router {
         app = app.route("/metrics", get(metrics));
     }
     let app = app.merge(crate::web::router());
-    let timeout = state.config.request_timeout;
+    let timeouts = Timeouts { request: state.config.request_timeout, upload: state.config.attachment_upload_timeout };
     let capacity = state.capacity.clone();
     app.fallback(not_found)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .layer(middleware::from_fn(move |req: Request, next: Next| admit(capacity.clone(), timeout, req, next)))
+        .layer(middleware::from_fn(move |req: Request, next: Next| admit(capacity.clone(), timeouts, req, next)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
         .layer(middleware::from_fn_with_state(state.clone(), telemetry::http::observe))
@@ -128,11 +130,19 @@ async fn not_found(req: Request) -> Response {
     }
 }
 
+/// The bounds of `admit`: every request, and file uploads, which stream far longer.
+#[derive(Clone, Copy)]
+struct Timeouts {
+    request: Duration,
+    upload: Duration,
+}
+
 /// Answers 503 at once when `max_concurrent_requests` are already being served, and
-/// 503 instead of letting a request run past the configured bound. Health checks are
-/// never shed, so an overloaded replica is not restarted for it. (One middleware for
-/// both: each layer costs every request a little.)
-async fn admit(capacity: Arc<tokio::sync::Semaphore>, limit: Duration, req: Request, next: Next) -> Response {
+/// 503 instead of letting a request run past the configured bound (for an upload
+/// route, `attachment_upload_timeout`). Health checks are never shed, so an overloaded
+/// replica is not restarted for it. (One middleware for both: each layer costs every
+/// request a little.)
+async fn admit(capacity: Arc<tokio::sync::Semaphore>, timeouts: Timeouts, req: Request, next: Next) -> Response {
     let _permit = if req.uri().path().starts_with("/healthz/") {
         None
     } else {
@@ -141,6 +151,10 @@ async fn admit(capacity: Arc<tokio::sync::Semaphore>, limit: Duration, req: Requ
             Err(_) => return AppError::Unavailable("the server is at capacity").into_response(),
         }
     };
+    // Runs after routing, so the matched route template is known.
+    let upload = req.method() == axum::http::Method::POST
+        && req.extensions().get::<MatchedPath>().is_some_and(|m| attachments::UPLOAD_ROUTES.contains(&m.as_str()));
+    let limit = if upload { timeouts.upload } else { timeouts.request };
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
         Err(_) => AppError::Unavailable("the request took too long").into_response(),

@@ -166,7 +166,9 @@ pub async fn delete_project(
     let db = &state.db;
     let mut tx = db.begin().await?;
     access::require_owner(access::role_in(db, &mut tx, id, principal.id()).await?)?;
+    let files = repo::attachments::keys_of_project(db, &mut tx, id).await?;
     repo::projects::delete(db, &mut tx, id).await?;
     tx.commit().await?;
+    state.attachments.delete_all(&files).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -334,8 +334,10 @@ pub async fn delete_task(
     let db = &state.db;
     let mut tx = db.begin().await?;
     let row = load_for_write(db, &mut tx, id, &principal, expected).await?.task;
+    let files = repo::attachments::keys_of_task(db, &mut tx, row.id).await?;
     remove(db, &mut tx, &row).await?;
     tx.commit().await?;
+    state.attachments.delete_all(&files).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

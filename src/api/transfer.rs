@@ -97,6 +97,20 @@ pub struct TaskExport {
     /// First due date of the series (COUNT and UNTIL count from it); `due_at` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurrence_start: Option<DateTime<Utc>>,
+    /// What files the task has (their bytes are not exported; an import skips them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentExport>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, PartialEq)]
+pub struct AttachmentExport {
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    /// The uploader's e-mail.
+    pub uploader: String,
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, PartialEq)]
@@ -150,6 +164,7 @@ pub async fn project_document(db: &Db, c: &mut Connection, project_id: i64, user
         names.sort();
         let checklist = repo::checklists::list(db, c, t.id).await?;
         let comments = repo::comments::list(db, c, t.id).await?;
+        let attachments = repo::attachments::list(db, c, t.id).await?;
         let mut authors = Vec::with_capacity(comments.len());
         for cm in &comments {
             let known = email(cm.author_id);
@@ -183,6 +198,17 @@ pub async fn project_document(db: &Db, c: &mut Connection, project_id: i64, user
             parent,
             recurrence: t.recurrence.clone(),
             recurrence_start: t.recurrence.as_ref().and(t.recurrence_start).map(to_rfc3339),
+            attachments: attachments
+                .iter()
+                .map(|a| AttachmentExport {
+                    filename: a.filename.clone(),
+                    content_type: a.content_type.clone(),
+                    size_bytes: a.size_bytes,
+                    sha256: a.sha256.clone(),
+                    uploader: email(a.uploader_id).unwrap_or_default(),
+                    created_at: Some(to_rfc3339(a.created_at)),
+                })
+                .collect(),
         });
     }
     Ok(ProjectExport {
@@ -437,6 +463,12 @@ pub async fn import_document(
             )
             .await?;
             report.comments += 1;
+        }
+        if !t.attachments.is_empty() {
+            report.skipped.push(Skipped {
+                item: format!("tasks[{i}].attachments"),
+                reason: format!("{} file(s): an export holds no file contents; upload them again", t.attachments.len()),
+            });
         }
         report.tasks += 1;
     }

@@ -56,6 +56,9 @@ ops! {
     SUBTASK_WRITE = "subtask.write" on "task";
     RELATION_LIST = "task_relation.list" on "task_relation";
     RELATION_WRITE = "task_relation.write" on "task_relation";
+    ATTACHMENT_LIST = "attachment.list" on "attachment";
+    ATTACHMENT_WRITE = "attachment.write" on "attachment";
+    ATTACHMENT_SWEEP = "attachment.sweep" on "attachment";
     COMMENT_INSERT = "comment.insert" on "comment";
     COMMENT_LIST = "comment.list" on "comment";
     COMMENT_DELETE = "comment.delete" on "comment";

@@ -41,11 +41,19 @@ pub struct Metrics {
     pub reminder_delay: Histogram,
     pub webhook_deliveries: IntCounterVec,
     pub webhook_duration: Histogram,
+    pub attachment_uploads: IntCounterVec,
+    pub attachment_upload_bytes: IntCounter,
+    pub attachment_downloads: IntCounterVec,
+    pub attachment_download_bytes: IntCounter,
+    pub attachment_orphans_removed: IntCounter,
 }
 
 /// Notification kinds and e-mail outcomes: the label values of `task_manager_emails_total`.
 pub const EMAIL_KINDS: &[&str] = &["assigned", "due_soon", "digest", "comment"];
 pub const EMAIL_OUTCOMES: &[&str] = &["sent", "failed", "undeliverable"];
+/// Outcomes of attachment uploads and downloads.
+pub const UPLOAD_OUTCOMES: &[&str] = &["stored", "too_large", "failed"];
+pub const DOWNLOAD_OUTCOMES: &[&str] = &["served", "failed"];
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
     r.register(Box::new(c.clone())).expect("metric names are unique");
@@ -226,6 +234,39 @@ impl Metrics {
                 )
                 .unwrap(),
             ),
+            attachment_uploads: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("task_manager_attachment_uploads_total", "Attachment uploads by outcome."),
+                    &["outcome"],
+                )
+                .unwrap(),
+            ),
+            attachment_upload_bytes: reg(
+                &r,
+                IntCounter::new("task_manager_attachment_upload_bytes_total", "Bytes of attachments stored.").unwrap(),
+            ),
+            attachment_downloads: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("task_manager_attachment_downloads_total", "Attachment downloads by outcome."),
+                    &["outcome"],
+                )
+                .unwrap(),
+            ),
+            attachment_download_bytes: reg(
+                &r,
+                IntCounter::new("task_manager_attachment_download_bytes_total", "Bytes of attachments served.")
+                    .unwrap(),
+            ),
+            attachment_orphans_removed: reg(
+                &r,
+                IntCounter::new(
+                    "task_manager_attachment_orphans_removed_total",
+                    "Attachment files or rows removed by the cleanup sweep.",
+                )
+                .unwrap(),
+            ),
             registry: r,
         };
         let info = IntGaugeVec::new(
@@ -251,6 +292,12 @@ impl Metrics {
         }
         for outcome in ["delivered", "failed", "refused"] {
             m.webhook_deliveries.with_label_values(&[outcome]).inc_by(0);
+        }
+        for outcome in UPLOAD_OUTCOMES {
+            m.attachment_uploads.with_label_values(&[outcome]).inc_by(0);
+        }
+        for outcome in DOWNLOAD_OUTCOMES {
+            m.attachment_downloads.with_label_values(&[outcome]).inc_by(0);
         }
         for state in ["used", "idle"] {
             m.db_connections.with_label_values(&[state]).set(0);

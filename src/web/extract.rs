@@ -231,6 +231,16 @@ impl FromRequest<AppState> for CsrfForm {
     }
 }
 
+/// The checks of a form that is not URL-encoded (a multipart upload): same origin, and
+/// the token it sent is the session's.
+pub fn check_form_token(headers: &HeaderMap, state: &AppState, expected: &str, sent: &str) -> Result<(), WebError> {
+    if same_origin(headers, state) && !sent.is_empty() && constant_time_eq(expected.as_bytes(), sent.as_bytes()) {
+        Ok(())
+    } else {
+        Err(WebError::Csrf)
+    }
+}
+
 /// A path parameter; one that does not parse is a 404 page.
 pub struct WebPath<T>(pub T);
 

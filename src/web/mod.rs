@@ -9,6 +9,7 @@
 
 mod account;
 mod assets;
+mod attachments;
 mod bulk;
 mod checklists;
 mod extract;
@@ -75,6 +76,8 @@ pub fn router() -> Router<AppState> {
         .route("/tasks/{id}/checklist", post(checklists::add))
         .route("/tasks/{id}/checklist/{item_id}/toggle", post(checklists::toggle))
         .route("/tasks/{id}/checklist/{item_id}/delete", post(checklists::delete))
+        .route("/tasks/{id}/attachments", post(attachments::upload).layer(DefaultBodyLimit::disable()))
+        .route("/tasks/{id}/attachments/{attachment_id}/delete", post(attachments::delete))
         .route("/tasks/{id}/delete", post(tasks::delete))
         .route("/tasks/{id}/subtasks", post(relations::add_subtask))
         .route("/tasks/{id}/parent", post(relations::set_parent))

@@ -174,6 +174,8 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "webhook_added" => "Webhook added.",
         "checklist_saved" => "Checklist saved.",
         "relation_saved" => "Relations saved.",
+        "attachment_added" => "File attached.",
+        "attachment_deleted" => "Attachment deleted.",
         "bulk_updated" => "The selected tasks were changed.",
         "bulk_deleted" => "The selected tasks were deleted.",
         "webhook_deleted" => "Webhook deleted.",

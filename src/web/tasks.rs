@@ -396,6 +396,7 @@ async fn task_page(
             .map(|(t, _)| json!({"id": t.id, "due": t.due_at.map(|d| format::time(d, user.tz()))})),
         None => None,
     };
+    let attachments = repo::attachments::list(db, &mut c, id).await?;
     drop(c);
     let links = relations::task_links(state, &row).await?;
     let lookup = Lookup::load(state, row.project_id).await?;
@@ -463,7 +464,7 @@ async fn task_page(
                         .and_then(|i| i.parse::<i64>().ok())
                         .map(|i| lookup.member(i).map(str::to_owned).unwrap_or_else(|| format!("user {i}"))),
                     "labels" => label_names(v),
-                    "title" | "created" | "checklist" => v.clone(),
+                    "title" | "created" | "checklist" | "attachment" => v.clone(),
                     "recurrence" => v.as_deref().map(|r| {
                         crate::domain::Recurrence::stored(r).map(|r| r.summary()).unwrap_or_else(|| r.to_owned())
                     }),
@@ -485,6 +486,7 @@ async fn task_page(
                 "recurrence" => "changed how it repeats",
                 "next_occurrence" => "completed it and created the next occurrence",
                 "previous_occurrence" => "created it as the next occurrence of",
+                "attachment" => "changed the attachments",
                 "position" => "moved the task",
                 "parent_id" => "changed the parent",
                 "subtasks" => "changed the subtasks",
@@ -543,6 +545,8 @@ async fn task_page(
         "checklist": checklist.iter().map(|i| json!({"id": i.id, "text": i.text, "done": i.done == 1})).collect::<Vec<_>>(),
         "checklist_done": checklist.iter().filter(|i| i.done == 1).count(),
         "checklist_total": checklist.len(),
+        "attachments": super::attachments::section(&attachments),
+        "attachment_limit": super::attachments::human_size(state.config.attachment_max_bytes as i64),
         "activity": activity,
         "links": links,
     });

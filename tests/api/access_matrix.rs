@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
-use crate::{admin::admin_client, both, common::*, helpers::*, tokens::expire_token};
+use crate::{admin::admin_client, attachments::upload, both, common::*, helpers::*, tokens::expire_token};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Actor {
@@ -84,6 +84,14 @@ impl World {
         let body = json!({"kind": "blocks", "task_id": b});
         let r = self.owner_call(Method::POST, &format!("/api/v1/tasks/{a}/relations"), Some(body)).await;
         (a, b, r["id"].as_i64().unwrap())
+    }
+
+    /// The download URL of a new attachment on a new task.
+    async fn fresh_attachment(&self) -> String {
+        let t = self.fresh_task().await;
+        let (s, v) = upload(&self.app, &self.owner, t, "a.txt", b"text".to_vec(), "text/plain").await;
+        assert_eq!(s, 201, "setup upload: {v}");
+        v["download_url"].as_str().unwrap().to_owned()
     }
 
     async fn fresh_webhook(&self) -> i64 {
@@ -163,6 +171,10 @@ enum Row {
     AddRelation,
     ListRelations,
     DeleteRelation,
+    UploadAttachment,
+    ListAttachments,
+    DownloadAttachment,
+    DeleteAttachment,
     BulkEdit,
     CreateWebhook,
     ListWebhooks,
@@ -195,10 +207,10 @@ fn expected(row: Row) -> [u16; 9] {
         ExportAccount => everyone(OK),
         RevokeToken =>                   [204,  404,   404,   404,     403, 401,    401,     404,  401],
         AdminListUsers | AdminUpdateUser => admin_only,
-        GetProject | ListMembers | ListLabels | ListProjectTasks | GetTask | ListComments | ListActivity | ListChecklist | ExportProject | ExportTasksCsv => member_reads,
+        GetProject | ListMembers | ListLabels | ListProjectTasks | GetTask | ListComments | ListActivity | ListChecklist | ExportProject | ExportTasksCsv | ListAttachments | DownloadAttachment => member_reads,
         UpdateProject | UpdateLabel | UpdateTask | MoveTask | BulkEdit | UpdateChecklistItem => editor_writes(OK),
-        DeleteLabel | DeleteTask | DeleteChecklistItem => editor_writes(204),
-        CreateLabel | CreateTask | AddComment | AddChecklistItem => editor_writes(201),
+        DeleteLabel | DeleteTask | DeleteChecklistItem | DeleteAttachment => editor_writes(204),
+        CreateLabel | CreateTask | AddComment | AddChecklistItem | UploadAttachment => editor_writes(201),
         ArchiveProject | UpdateMember => owner_writes(OK),
         DeleteProject | RemoveMember => owner_writes(204),
         AddMember => owner_writes(201),
@@ -215,7 +227,7 @@ fn expected(row: Row) -> [u16; 9] {
     }
 }
 
-const ROWS: [Row; 57] = {
+const ROWS: [Row; 61] = {
     use Row::*;
     [
         GetMe,
@@ -267,6 +279,10 @@ const ROWS: [Row; 57] = {
         AddRelation,
         ListRelations,
         DeleteRelation,
+        UploadAttachment,
+        ListAttachments,
+        DownloadAttachment,
+        DeleteAttachment,
         BulkEdit,
         CreateWebhook,
         ListWebhooks,
@@ -408,6 +424,11 @@ async fn request(w: &World, row: Row, actor: Actor) -> (Method, String, Option<V
             let (_, b, r) = w.fresh_relation().await;
             (M::DELETE, format!("/api/v1/tasks/{b}/relations/{r}"), None)
         }
+        // The body is sent as a multipart form (see `call`).
+        UploadAttachment => (M::POST, format!("/api/v1/tasks/{}/attachments", w.fresh_task().await), None),
+        ListAttachments => (M::GET, format!("/api/v1/tasks/{}/attachments", w.fresh_task().await), None),
+        DownloadAttachment => (M::GET, w.fresh_attachment().await, None),
+        DeleteAttachment => (M::DELETE, w.fresh_attachment().await, None),
         BulkEdit => {
             let ids = [w.fresh_task().await, w.fresh_task().await];
             (M::POST, format!("{p}/tasks/bulk"), Some(json!({"task_ids": ids, "set": {"priority": "high"}})))
@@ -475,8 +496,12 @@ both!(every_endpoint_by_every_caller, |b| async move {
             // Anonymous is a fresh browser each time (signing in must not stick).
             let fresh = w.app.client();
             let client = if actor == Actor::Anonymous { &fresh } else { w.client(actor) };
-            let (status, resp) = match body {
-                Some(Value::String(csv)) => {
+            let (status, resp) = match (row, body) {
+                (Row::UploadAttachment, _) => {
+                    let task = path.split('/').nth(4).unwrap().parse().unwrap();
+                    upload(&w.app, client, task, "a.txt", b"text".to_vec(), "text/plain").await
+                }
+                (_, Some(Value::String(csv))) => {
                     decode(
                         client
                             .request(method.clone(), w.app.url(&path))
@@ -488,7 +513,7 @@ both!(every_endpoint_by_every_caller, |b| async move {
                     )
                     .await
                 }
-                body => w.app.call(client, method.clone(), &path, body).await,
+                (_, body) => w.app.call(client, method.clone(), &path, body).await,
             };
             let got = status.as_u16();
             // A refused request writes nothing (login and logout only touch sessions

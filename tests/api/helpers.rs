@@ -170,6 +170,7 @@ const TABLES: &[&str] = &[
     "comment",
     "activity",
     "idempotency_key",
+    "attachment",
 ];
 
 /// Row counts of every table plus checksums of the mutable columns, so an update

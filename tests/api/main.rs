@@ -9,6 +9,7 @@ mod helpers;
 
 mod access_matrix;
 mod admin;
+mod attachments;
 mod auth;
 mod bad_input;
 mod bulk;

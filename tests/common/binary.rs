@@ -35,6 +35,7 @@ impl Binary {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("TM_LISTEN", format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", format!("sqlite://{}/tm.db", dir.path().display()))
+            .env("TM_ATTACHMENTS_DIR", dir.path().join("attachments"))
             .env("TM_LOG_FORMAT", "json")
             .env("TM_SCHEDULE_CLEANUP", "")
             .env("TM_SCHEDULE_METRICS_REFRESH", "")

@@ -9,6 +9,7 @@
 
 pub mod binary;
 pub mod pg;
+pub mod s3;
 pub mod smtp;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -46,6 +47,7 @@ pub fn base_config(backend: Backend, dir: &std::path::Path) -> Config {
         schedule_due_soon: String::new(),
         schedule_digest: String::new(),
         schedule_backup: String::new(),
+        attachments_dir: dir.join("attachments"),
         database_url: database_url.into(),
         ..Config::default()
     }

@@ -39,23 +39,27 @@ fn tools_python() -> PathBuf {
     tools.join("venv/bin/python")
 }
 
-/// Installs aiosmtpd with the project's installer when it is missing; fails loudly if
-/// it cannot.
-fn ensure_aiosmtpd() -> PathBuf {
+/// The tools' Python with `module` importable, installed (PyPI `spec`) with the
+/// project's installer when it is missing; fails loudly if it cannot be.
+pub fn python_with(module: &str, spec: &str) -> PathBuf {
     static INSTALL: Mutex<()> = Mutex::new(());
     let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     let python = tools_python();
     let importable = || {
-        Command::new(&python).args(["-c", "import aiosmtpd"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+        Command::new(&python)
+            .args(["-c", &format!("import {module}")])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     };
     if !importable() {
         let root = env!("CARGO_MANIFEST_DIR");
         let status = Command::new("bash")
-            .args(["-c", "source scripts/lib/tools.sh && ensure_pymod aiosmtpd aiosmtpd"])
+            .args(["-c", &format!("source scripts/lib/tools.sh && ensure_pymod {module} '{spec}'")])
             .current_dir(root)
             .status()
             .expect("bash runs");
-        assert!(status.success() && importable(), "aiosmtpd could not be installed into {}", python.display());
+        assert!(status.success() && importable(), "{spec} could not be installed into {}", python.display());
     }
     python
 }
@@ -70,7 +74,7 @@ impl SmtpSink {
     /// (Re)starts the server on the same port, keeping the messages received so far.
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "the sink is running");
-        let python = ensure_aiosmtpd();
+        let python = python_with("aiosmtpd", "aiosmtpd");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
         let child = Command::new(python)
             .args([script, &self.port.to_string(), &self.dir.path().display().to_string()])

@@ -699,3 +699,33 @@ async fn browser_subtask_then_complete_the_parent_after_confirming() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_attaches_a_file_to_a_task() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let driver = Driver::start().await;
+    let c = driver.browser("attach", true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("minutes.txt");
+    std::fs::write(&file, "Minutes of the kick-off").unwrap();
+    let app_ref = &app;
+    with_browser(c, |c| async move {
+        let ui = Ui { c, app: app_ref };
+        ui.sign_up("amal").await;
+        let pid = ui.create_project("Meetings").await;
+        ui.go(&format!("/projects/{pid}")).await;
+        ui.fill("#quick-title", "Kick-off").await;
+        ui.click("form[data-quick-add] button").await;
+        ui.until("document.querySelector('.task-link')").await;
+        let (tid, _, _) = task_row(app_ref, "Kick-off").await;
+        ui.go(&format!("/tasks/{tid}")).await;
+        ui.find("#attachment-file").await.send_keys(&file.display().to_string()).await.unwrap();
+        ui.click("#attachments button[type=submit].primary").await;
+        ui.flash("File attached.").await;
+        let listed = ui.text("#attachments .attachments").await;
+        assert!(listed.contains("minutes.txt") && listed.contains("text/plain"), "{listed}");
+        let href = ui.find("#attachments .attachments a").await.attr("href").await.unwrap().unwrap_or_default();
+        assert!(href.starts_with(&format!("/api/v1/tasks/{tid}/attachments/")), "{href}");
+    })
+    .await;
+}

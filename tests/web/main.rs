@@ -12,6 +12,7 @@ mod bulk;
 mod support;
 
 mod account;
+mod attachments;
 mod csrf;
 mod imports;
 mod pages;

@@ -216,6 +216,7 @@ pub fn convert(bytes: &[u8], me: &str, tz: Tz) -> AppResult<Conversion> {
                     parent: None,
                     recurrence: None,
                     recurrence_start: None,
+                    attachments: vec![],
                     title: fit(&title, TaskTitle::MAX, &at, "the title", &mut skipped),
                     description: fit(&description, TaskDescription::MAX, &at, "the description", &mut skipped),
                     status: section.0,

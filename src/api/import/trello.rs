@@ -239,6 +239,7 @@ pub fn convert(bytes: &[u8], me: &str) -> AppResult<Conversion> {
             parent: None,
             recurrence: None,
             recurrence_start: None,
+            attachments: vec![],
             title: fit(&title, TaskTitle::MAX, &format!("{at}.name"), "the title", &mut skipped),
             description: fit(
                 &clean(&card.desc),

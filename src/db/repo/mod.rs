@@ -2,6 +2,7 @@
 //! connection or transaction, so callers decide what runs in one transaction.
 
 pub mod activity;
+pub mod attachments;
 pub mod checklists;
 pub mod comments;
 pub mod idempotency;

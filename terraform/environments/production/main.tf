@@ -136,7 +136,7 @@ data "aws_iam_policy_document" "app" {
   }
   statement {
     sid       = "ReadWriteObjects"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
     resources = ["${module.s3_assets.bucket_arn}/*", "${module.s3_backups.bucket_arn}/*"]
   }
   statement {
