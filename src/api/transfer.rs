@@ -472,7 +472,7 @@ pub async fn import_document(
         }
         report.tasks += 1;
     }
-    report.relations = super::transfer_links::restore(db, &mut tx, &doc, &task_ids, principal.id(), now).await?;
+    report.relations = super::transfer_links::restore(db, &mut tx, doc, &task_ids, principal.id(), now).await?;
     if doc.archived {
         access::require_owner(access::role_in(db, &mut tx, pid, principal.id()).await?)?;
         repo::projects::update(db, &mut tx, pid, None, None, Some(true), now).await?;
