@@ -84,6 +84,15 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// PostgreSQL errors that say the server cannot serve right now rather than that the
+/// statement is wrong: during a failover the old primary shuts down (class 57: admin
+/// shutdown, "cannot connect now"), connections break (class 08), a standby not yet
+/// promoted refuses writes (25006, read-only transaction) and a server out of
+/// connections says so (class 53). A client may retry them, so they are 503s.
+fn server_unavailable(sqlstate: &str) -> bool {
+    matches!(sqlstate.get(..2), Some("08" | "53" | "57")) || sqlstate == "25006"
+}
+
 impl AppError {
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
         AppError::Unprocessable(vec![FieldError::new(field, code, message)])
@@ -104,6 +113,8 @@ impl AppError {
                     Some(AppError::field("", "invalid_reference", "a referenced resource does not exist"))
                 } else if db.is_check_violation() {
                     Some(AppError::field("", "invalid", "a value is out of range"))
+                } else if db.code().is_some_and(|c| server_unavailable(&c)) {
+                    Some(AppError::Unavailable("database not reachable"))
                 } else {
                     None
                 }
@@ -212,5 +223,21 @@ impl IntoResponse for AppError {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_unavailable;
+
+    #[test]
+    fn failover_sqlstates_are_unavailable_and_statement_errors_are_not() {
+        for code in ["57P01", "57P03", "08006", "08001", "53300", "25006"] {
+            assert!(server_unavailable(code), "{code}");
+        }
+        // Syntax error, undefined table, serialization failure, numeric overflow.
+        for code in ["42601", "42P01", "40001", "22003", "2", ""] {
+            assert!(!server_unavailable(code), "{code}");
+        }
     }
 }

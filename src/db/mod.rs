@@ -135,27 +135,33 @@ impl Db {
         self.acquired(start, conn)
     }
 
-    /// A write transaction.
+    /// A write transaction. Only the wait for the connection is recorded as a wait:
+    /// `BEGIN` is a round trip to the server, and timing it too would show waits on an
+    /// idle pool whenever the database is slow.
     pub async fn begin(&self) -> Result<Tx, AppError> {
         let start = Instant::now();
-        let tx = self.write.begin().await;
-        self.acquired(start, tx)
+        let conn = self.write.acquire().await;
+        let conn = self.acquired(start, conn)?;
+        // `Pool::begin` is exactly this pair; it is split so the wait ends at the acquire.
+        Transaction::begin(conn, None).await.map_err(|e| self.no_connection(start, e))
     }
 
     /// Records the wait, and turns any failure to get a connection (pool exhausted,
     /// server down, login refused) into 503: the database is out of reach, whatever
     /// the client sent. Such failures count as `connection.acquire` errors.
     fn acquired<T>(&self, start: Instant, result: Result<T, sqlx::Error>) -> Result<T, AppError> {
+        self.metrics.db_wait.observe(start.elapsed().as_secs_f64());
+        result.map_err(|e| self.no_connection(start, e))
+    }
+
+    fn no_connection(&self, start: Instant, e: sqlx::Error) -> AppError {
         let waited = start.elapsed().as_secs_f64();
-        self.metrics.db_wait.observe(waited);
-        result.map_err(|e| {
-            self.metrics.db_duration.with_label_values(&[op::CONNECTION_ACQUIRE.name, "error"]).observe(waited);
-            tracing::warn!(error = %e, "no database connection");
-            match e {
-                sqlx::Error::PoolClosed => AppError::Unavailable("shutting down"),
-                _ => AppError::Unavailable("database connection not available"),
-            }
-        })
+        self.metrics.db_duration.with_label_values(&[op::CONNECTION_ACQUIRE.name, "error"]).observe(waited);
+        tracing::warn!(error = %e, "no database connection");
+        match e {
+            sqlx::Error::PoolClosed => AppError::Unavailable("shutting down"),
+            _ => AppError::Unavailable("database connection not available"),
+        }
     }
 
     /// Runs one named operation, recording its duration, outcome and, when spans are
