@@ -14,10 +14,11 @@ use anyhow::Context;
 use axum::body::Bytes;
 use futures::{stream::BoxStream, StreamExt, TryStreamExt};
 use object_store::{
-    aws::AmazonS3Builder, local::LocalFileSystem, path::Path, prefix::PrefixStore, ObjectMeta, ObjectStore,
-    ObjectStoreExt, WriteMultipart,
+    aws::AmazonS3Builder, local::LocalFileSystem, path::Path, prefix::PrefixStore, GetResultPayload, ObjectMeta,
+    ObjectStore, ObjectStoreExt, WriteMultipart,
 };
 use rand::RngCore;
+use tokio_util::io::ReaderStream;
 
 use crate::config::Config;
 
@@ -27,6 +28,8 @@ pub const S3_PREFIX: &str = "attachments";
 const S3_PART_BYTES: usize = 5 * 1024 * 1024;
 /// Part size on local disk: small, since a part is held in memory until written.
 const LOCAL_PART_BYTES: usize = 1024 * 1024;
+/// Read size when serving a file from local disk.
+const LOCAL_READ_BYTES: usize = 256 * 1024;
 
 #[derive(Clone)]
 pub struct AttachmentStore {
@@ -106,7 +109,15 @@ impl AttachmentStore {
     pub async fn open(&self, key: &str) -> object_store::Result<(u64, BoxStream<'static, std::io::Result<Bytes>>)> {
         let got = self.objects.get(&Path::from(key)).await?;
         let size = got.meta.size;
-        Ok((size, got.into_stream().map_err(std::io::Error::other).boxed()))
+        let stream = match got.payload {
+            // object_store reads a local file 8 KiB per blocking task; larger reads keep
+            // a download from being bound by those hops (the whole object is read).
+            GetResultPayload::File(file, _) => {
+                ReaderStream::with_capacity(tokio::fs::File::from_std(file), LOCAL_READ_BYTES).boxed()
+            }
+            GetResultPayload::Stream(s) => s.map_err(std::io::Error::other).boxed(),
+        };
+        Ok((size, stream))
     }
 
     /// Deletes an object; one that is already gone is not an error.
