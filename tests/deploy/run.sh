@@ -79,6 +79,7 @@ check "values schema rejects a writable root filesystem" 30 schema_rejects --set
 check "values schema rejects an unknown key" 30 schema_rejects --set replicas=3
 check "values schema rejects a non-integer port" 30 schema_rejects --set ports.http=http
 check "chart refuses minReplicas > maxReplicas" 30 schema_rejects --set autoscaling.minReplicas=11
+check "chart refuses attachments without the S3 bucket" 30 schema_rejects --set config.TM_ATTACHMENTS_S3_BUCKET=
 
 for v in default production; do
   if [ -s "$WORK/render/$v.yaml" ]; then

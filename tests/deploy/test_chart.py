@@ -142,6 +142,9 @@ def test_container_config(rendered):
     assert cfg["TM_LISTEN"] == "0.0.0.0:8080"
     assert cfg["TM_METRICS_LISTEN"] == "0.0.0.0:9090"
     assert cfg["TM_COOKIE_SECURE"] == "true"
+    # Replicas share attachments through the bucket (the root filesystem is read-only).
+    assert cfg["TM_ATTACHMENTS_S3_BUCKET"] == "production-task-manager-assets"
+    assert cfg["AWS_REGION"] == "eu-west-1"
     c = container(docs)
     env = {e["name"]: e for e in c["env"]}
     assert env["TM_POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
