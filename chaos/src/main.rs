@@ -130,6 +130,9 @@ enum LabCommand {
         /// Multiplies the HPA's windows and periods.
         #[arg(long, default_value_t = 0.1)]
         time_scale: f64,
+        /// How zones are separated (loopback is the fallback where namespaces are missing).
+        #[arg(long, value_enum)]
+        network: Option<lab::net::Network>,
     },
     Down {
         #[arg(long)]
@@ -254,10 +257,11 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(if failed == 0 { 0 } else { 1 });
         }
         Command::Lab { command } => match command {
-            LabCommand::Up { dir, replicas, time_scale } => {
+            LabCommand::Up { dir, replicas, time_scale, network } => {
                 let mut cfg = LabConfig::new(dir.unwrap_or_else(lab::default_dir), repo_root())?;
                 cfg.replicas = replicas;
                 cfg.time_scale = time_scale;
+                cfg.network = network.unwrap_or(cfg.network);
                 lab::up(cfg).await?;
             }
             LabCommand::Down { dir } => lab::down(&dir.unwrap_or_else(lab::default_dir)).await?,

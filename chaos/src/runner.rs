@@ -154,6 +154,7 @@ pub async fn run_lab(e: &Experiment, lab_dir: &std::path::Path, journal: &mut Jo
         }
     }
     journal.time_scale = Some(first.time_scale);
+    journal.notes.push(format!("lab network: {}", net::mode().describe()));
     journal.notes.push(format!(
         "lab target: HPA windows and periods scaled by {} (the chart's 300 s scale-down window is {} s); SLO rule windows scaled by {}",
         first.time_scale,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use super::net;
 
@@ -46,9 +46,7 @@ pub fn ensure_python(repo: &Path) -> anyhow::Result<PathBuf> {
 /// Starts the relay inside its namespace (its log is appended to, across restarts).
 pub fn start(lab: &Path, repo: &Path, python: &Path) -> anyhow::Result<Child> {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(lab.join("smtp-relay.log"))?;
-    Command::new("ip")
-        .args(["netns", "exec", &net::netns(NAMESPACE)])
-        .arg(python)
+    net::zone_command(NAMESPACE, python)
         .arg(repo.join("tests/support/smtp_sink.py"))
         .arg(PORT.to_string())
         .arg(mail_dir(lab))

@@ -38,6 +38,10 @@ pub struct LabConfig {
     pub prometheus_port: u16,
     pub alertmanager_port: u16,
     pub control_port: u16,
+    /// Namespaces when the machine has them; `TM_CHAOS_NETWORK=loopback` (or `lab up
+    /// --network loopback`) asks for the loopback fallback.
+    #[serde(default)]
+    pub network: net::Network,
 }
 
 impl LabConfig {
@@ -59,6 +63,10 @@ impl LabConfig {
             prometheus_port: 19090,
             alertmanager_port: 19093,
             control_port: 19100,
+            network: match std::env::var("TM_CHAOS_NETWORK").as_deref() {
+                Ok("loopback") => net::Network::Loopback,
+                _ => net::Network::Namespaces,
+            },
         })
     }
 
@@ -82,7 +90,9 @@ impl LabConfig {
     pub fn load(dir: &Path) -> anyhow::Result<LabConfig> {
         let text = std::fs::read(Self::file(dir))
             .with_context(|| format!("no lab in {} (run `task-manager-chaos lab up`)", dir.display()))?;
-        Ok(serde_json::from_slice(&text)?)
+        let cfg: LabConfig = serde_json::from_slice(&text)?;
+        net::set_mode(cfg.network);
+        Ok(cfg)
     }
 }
 
@@ -143,12 +153,11 @@ pub async fn up(mut cfg: LabConfig) -> anyhow::Result<()> {
     }
     check_tools(&cfg)?;
     cfg.python = mail::ensure_python(&cfg.repo)?;
-    if !net::namespaces_available() {
-        bail!(
-            "network namespaces are unavailable here; the lab needs them to give zones their own links \
-             (a loopback-address fallback is not implemented)"
-        );
+    if cfg.network == net::Network::Namespaces && !net::namespaces_available() {
+        eprintln!("network namespaces are unavailable here: the zones are groups of loopback addresses instead");
+        cfg.network = net::Network::Loopback;
     }
+    net::set_mode(cfg.network);
     std::fs::create_dir_all(&cfg.dir)?;
     net::run(&["chmod", "755", &cfg.dir.to_string_lossy()])?;
     std::fs::write(LabConfig::file(&cfg.dir), serde_json::to_vec_pretty(&cfg)?)?;
@@ -304,6 +313,7 @@ pub async fn down(dir: &Path) -> anyhow::Result<()> {
 }
 
 pub fn print_status(s: &supervisor::Status) {
+    println!("network        {}", net::mode().describe());
     println!("load balancer  {}", s.lb_url);
     println!("prometheus     {}", s.prometheus_url);
     println!("alertmanager   {}", s.alertmanager_url);
@@ -311,7 +321,7 @@ pub fn print_status(s: &supervisor::Status) {
         "database       primary in zone {}, standby {}; endpoint {} -> {} (+{} ms)",
         s.primary_zone,
         s.standby_zone.as_deref().map(|z| format!("in zone {z} (synchronous)")).unwrap_or_else(|| "none".into()),
-        net::ns_addr("db"),
+        net::db_endpoint_addrs().join(","),
         s.endpoint.target,
         s.endpoint.delay_ms
     );

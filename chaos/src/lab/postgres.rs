@@ -103,7 +103,7 @@ pub fn init_primary(lab: &Path, zone: &str, standby_zone: &str) -> anyhow::Resul
     append(&dir.join("postgresql.conf"), &conf)?;
     append(
         &dir.join("pg_hba.conf"),
-        &format!("host all all {0} trust\nhost replication all {0} trust\n", net::SUPERNET),
+        &format!("host all all {0} trust\nhost replication all {0} trust\n", net::trusted_sources()),
     )?;
     Ok(())
 }
@@ -123,8 +123,8 @@ pub fn start(lab: &Path, zone: &str) -> anyhow::Result<Child> {
     std::fs::create_dir_all(&sock)?;
     chown_postgres(&sock)?;
     let log = std::fs::File::create(lab.join(format!("pg-{zone}.log")))?;
-    let child = Command::new("ip")
-        .args(["netns", "exec", &net::netns(zone), "runuser", "-u", "postgres", "--"])
+    let child = net::zone_command(zone, "runuser")
+        .args(["-u", "postgres", "--"])
         .arg(format!("{BIN}/postgres"))
         .args(["-D", &dir.to_string_lossy()])
         .args(["-c", &format!("listen_addresses={}", net::ns_addr(zone))])

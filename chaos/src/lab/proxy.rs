@@ -35,9 +35,12 @@ fn read_state(path: &Path) -> Option<EndpointState> {
     serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
-/// Runs the proxy until killed.
+/// Runs the proxy until killed, on every address of the comma-separated `listen`.
 pub async fn serve(listen: &str, state_file: PathBuf) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(listen).await?;
+    let mut listeners = Vec::new();
+    for addr in listen.split(',').filter(|a| !a.is_empty()) {
+        listeners.push(TcpListener::bind(addr).await?);
+    }
     let current = Arc::new(Mutex::new(read_state(&state_file).unwrap_or_default()));
     let delay = Arc::new(AtomicU64::new(0));
     let generation = Arc::new(AtomicU64::new(0));
@@ -54,8 +57,19 @@ pub async fn serve(listen: &str, state_file: PathBuf) -> anyhow::Result<()> {
             }
         });
     }
-    loop {
-        let (client, _) = listener.accept().await?;
+    let (accepted, mut incoming) = mpsc::channel::<TcpStream>(64);
+    for listener in listeners {
+        let accepted = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                if accepted.send(client).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(accepted);
+    while let Some(client) = incoming.recv().await {
         let target = current.lock().unwrap().clone();
         let (delay, generation) = (delay.clone(), generation.clone());
         tokio::spawn(async move {
@@ -73,6 +87,7 @@ pub async fn serve(listen: &str, state_file: PathBuf) -> anyhow::Result<()> {
             let _ = tokio::select! { r = up => r, r = down => r };
         });
     }
+    anyhow::bail!("the endpoint's listeners stopped accepting connections")
 }
 
 /// Copies one direction; with `delay`, each chunk is delivered that long after it was

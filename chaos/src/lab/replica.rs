@@ -50,6 +50,15 @@ impl Cgroup {
 }
 
 /// Removes the lab's cgroup roots (after every process in them has gone).
+/// The `cgroup.procs` of a zone's group without a quota (created when missing): on the
+/// loopback lab the zone's servers join it, so `lab down` finds them after a crash as
+/// it finds replicas.
+pub fn zone_cgroup_procs(zone: &str) -> PathBuf {
+    let dir = Path::new(CPU_ROOT).join(format!("zone-{zone}"));
+    let _ = std::fs::create_dir_all(&dir);
+    dir.join("cgroup.procs")
+}
+
 pub fn remove_cgroup_roots() {
     for root in [CPU_ROOT, CPUACCT_ROOT] {
         if let Ok(entries) = std::fs::read_dir(root) {
@@ -141,11 +150,14 @@ pub struct Spawn<'a> {
 pub fn spawn(s: Spawn<'_>) -> anyhow::Result<Replica> {
     let cgroup = Cgroup::create(&s.name, s.cpu_limit)?;
     let log = std::fs::File::create(s.lab.join(format!("{}.log", s.name)))?;
+    let enter_zone = match net::mode() {
+        net::Network::Namespaces => format!("ip netns exec {} ", net::netns(&s.zone)),
+        net::Network::Loopback => String::new(),
+    };
     let script = format!(
-        "echo $$ > {}/cgroup.procs && echo $$ > {}/cgroup.procs && exec ip netns exec {} \"$0\" serve",
+        "echo $$ > {}/cgroup.procs && echo $$ > {}/cgroup.procs && exec {enter_zone}\"$0\" serve",
         cgroup.cpu.display(),
         cgroup.cpuacct.display(),
-        net::netns(&s.zone)
     );
     let child = Command::new("sh")
         .args(["-c", &script])

@@ -116,6 +116,8 @@ struct State {
     smtp: Option<Child>,
     others: Vec<Child>,
     shutting_down: bool,
+    /// A planned switchover back to the lab's home topology is under way: not a failure.
+    switching_over: bool,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -124,8 +126,9 @@ fn endpoint_file(cfg: &LabConfig) -> PathBuf {
     cfg.dir.join("db-endpoint.json")
 }
 
-fn database_url() -> String {
-    format!("postgres://postgres@{}:{}/{}", net::ns_addr("db"), postgres::PORT, postgres::DATABASE)
+/// The database as a replica of `zone` reaches it (through the endpoint).
+fn database_url(zone: &str) -> String {
+    format!("postgres://postgres@{}:{}/{}", net::db_endpoint_addr(zone), postgres::PORT, postgres::DATABASE)
 }
 
 impl State {
@@ -183,9 +186,9 @@ impl State {
             bin: &self.cfg.tm_bin,
             lab: &self.cfg.dir,
             name: format!("r{id}"),
+            database_url: database_url(&zone),
             zone,
             port: 8100 + id as u16,
-            database_url: database_url(),
             cpu_limit: self.chart.resources.cpu_limit,
             now: now(),
             settings: mail::replica_settings(self.cfg.time_scale),
@@ -288,10 +291,9 @@ pub async fn run(cfg: LabConfig) -> anyhow::Result<()> {
     };
     proxy::write_state(&endpoint_file(&cfg), &endpoint)?;
     let proxy_log = std::fs::File::create(dir.join("db-endpoint.log"))?;
-    let proxy_child = tokio::process::Command::new("ip")
-        .args(["netns", "exec", &net::netns("db")])
-        .arg(&cfg.chaos_bin)
-        .args(["lab", "db-endpoint", "--listen", &format!("{}:{}", net::ns_addr("db"), postgres::PORT)])
+    let listen: Vec<String> = net::db_endpoint_addrs().iter().map(|a| format!("{a}:{}", postgres::PORT)).collect();
+    let proxy_child = net::zone_command("db", &cfg.chaos_bin)
+        .args(["lab", "db-endpoint", "--listen", &listen.join(",")])
         .arg("--state")
         .arg(endpoint_file(&cfg))
         .stdout(proxy_log.try_clone()?)
@@ -335,6 +337,7 @@ pub async fn run(cfg: LabConfig) -> anyhow::Result<()> {
         smtp: Some(smtp),
         others: vec![proxy_child, prom, am],
         shutting_down: false,
+        switching_over: false,
         cfg: cfg.clone(),
     }));
     // The first replica runs the migrations alone; the others start once it is ready.
@@ -662,6 +665,10 @@ async fn failover_loop(state: Shared) {
             if s.shutting_down {
                 return;
             }
+            if s.switching_over {
+                down_since = None;
+                continue;
+            }
             (s.primary_zone.clone(), s.standby_zone.clone(), s.cfg.clone())
         };
         let alive = postmaster_pid(&cfg, &primary).is_some_and(pid_alive)
@@ -755,11 +762,27 @@ async fn apply(state: &Shared, a: Action) -> anyhow::Result<ActionResult> {
             format!("zone {zone} down; SIGKILL {}", victims.join(", "))
         }
         Action::PartitionZone { zone } => {
-            net::run(&["ip", "link", "set", &net::host_if(zone), "down"])?;
+            let fault = format!("partition-zone-{zone}");
+            let output = match net::mode() {
+                net::Network::Namespaces => {
+                    net::run(&["ip", "link", "set", &net::host_if(zone), "down"])?;
+                    format!("link {} down", net::host_if(zone))
+                }
+                net::Network::Loopback => {
+                    // Everything sent to the zone's servers, and the zone's own database
+                    // traffic (its endpoint address, both ways).
+                    let to_zone = format!("{}/32", net::ns_addr(zone));
+                    let db = format!("{}/32", net::db_endpoint_addr(zone));
+                    for (dir, addr) in [("-d", &to_zone), ("-d", &db), ("-s", &db)] {
+                        net::fault_rule(&fault, &[dir, addr])?;
+                    }
+                    format!("iptables drops traffic to {to_zone} and to/from {db} (loopback lab)")
+                }
+            };
             let mut s = state.lock().await;
             s.partitioned.insert(zone.clone());
-            s.faults.insert(format!("partition-zone-{zone}"));
-            format!("link {} down", net::host_if(zone))
+            s.faults.insert(fault);
+            output
         }
         Action::DbLatency { ms } => {
             let mut s = state.lock().await;
@@ -770,23 +793,45 @@ async fn apply(state: &Shared, a: Action) -> anyhow::Result<ActionResult> {
         }
         Action::DbLoss { percent } => {
             let p = format!("{:.4}", percent / 100.0);
-            let db = format!("{}/32", net::ns_addr("db"));
+            let port = postgres::PORT.to_string();
             for zone in ["a", "b", "c"] {
-                let ns = net::netns(zone);
-                for (chain, addr, port) in [("OUTPUT", "-d", "--dport"), ("INPUT", "-s", "--sport")] {
-                    let rule = [chain, addr, &db, "-p", "tcp", port, "5432", "-m", "statistic", "--mode", "random"];
-                    let mut rule = rule.to_vec();
-                    rule.extend(["--probability", &p, "-j", "DROP"]);
-                    net::ns_rule(&ns, &rule)?;
+                let db = format!("{}/32", net::db_endpoint_addr(zone));
+                for (chain, addr, port_match) in [("OUTPUT", "-d", "--dport"), ("INPUT", "-s", "--sport")] {
+                    let mut rule = vec![chain, addr, &db, "-p", "tcp", port_match, &port, "-m", "statistic"];
+                    rule.extend(["--mode", "random", "--probability", &p]);
+                    match net::mode() {
+                        net::Network::Namespaces => {
+                            rule.extend(["-j", "DROP"]);
+                            net::ns_rule(&net::netns(zone), &rule)?;
+                        }
+                        // On lo both directions pass OUTPUT.
+                        net::Network::Loopback => net::fault_rule("db-loss", &rule[1..])?,
+                    }
                 }
             }
             state.lock().await.faults.insert("db-loss".into());
             format!("{percent} % of packets between every zone and the database endpoint dropped (iptables statistic)")
         }
         Action::DbCut => {
-            net::run(&["ip", "link", "set", &net::host_if("db"), "down"])?;
+            let output = match net::mode() {
+                net::Network::Namespaces => {
+                    net::run(&["ip", "link", "set", &net::host_if("db"), "down"])?;
+                    format!("link {} down", net::host_if("db"))
+                }
+                net::Network::Loopback => {
+                    for addr in net::db_endpoint_addrs() {
+                        let addr = format!("{addr}/32");
+                        net::fault_rule("db-cut", &["-d", &addr])?;
+                        net::fault_rule("db-cut", &["-s", &addr])?;
+                    }
+                    format!(
+                        "iptables drops everything to and from {} (loopback lab)",
+                        net::db_endpoint_addrs().join(", ")
+                    )
+                }
+            };
             state.lock().await.faults.insert("db-cut".into());
-            format!("link {} down", net::host_if("db"))
+            output
         }
         Action::KillDbPrimary => {
             let s = state.lock().await;
@@ -873,9 +918,17 @@ async fn revert_fault(state: &Shared, name: &str) -> anyhow::Result<String> {
         }
         n if n.starts_with("partition-zone-") => {
             let zone = n["partition-zone-".len()..].to_string();
-            net::run(&["ip", "link", "set", &net::host_if(&zone), "up"])?;
             s.partitioned.remove(&zone);
-            format!("link {} up", net::host_if(&zone))
+            match net::mode() {
+                net::Network::Namespaces => {
+                    net::run(&["ip", "link", "set", &net::host_if(&zone), "up"])?;
+                    format!("link {} up", net::host_if(&zone))
+                }
+                net::Network::Loopback => {
+                    net::clear_fault_rules(Some(n));
+                    format!("zone {zone}'s drop rules removed")
+                }
+            }
         }
         "db-latency" => {
             s.endpoint.delay_ms = 0;
@@ -886,7 +939,12 @@ async fn revert_fault(state: &Shared, name: &str) -> anyhow::Result<String> {
             for zone in ["a", "b", "c"] {
                 net::flush_rules(Some(&net::netns(zone)));
             }
+            net::clear_fault_rules(Some("db-loss"));
             "loss rules removed".into()
+        }
+        "db-cut" if net::mode() == net::Network::Loopback => {
+            net::clear_fault_rules(Some("db-cut"));
+            "database endpoint drop rules removed".into()
         }
         "db-cut" => {
             net::run(&["ip", "link", "set", &net::host_if("db"), "up"])?;
@@ -946,6 +1004,7 @@ async fn restore_all(state: &Shared) -> anyhow::Result<String> {
         net::run_quiet(&["ip", "link", "set", &net::host_if(zone), "up"]);
         net::flush_rules(Some(&net::netns(zone)));
     }
+    net::clear_fault_rules(None);
     start_relay(state).await?;
     let (primary, standby, dir) = {
         let mut s = state.lock().await;
@@ -957,22 +1016,10 @@ async fn restore_all(state: &Shared) -> anyhow::Result<String> {
         (s.primary_zone.clone(), s.standby_zone.clone(), s.cfg.dir.clone())
     };
     if standby.is_none() {
-        // A new standby where the old primary was (its data directory is rebuilt).
-        let zone = if primary == "a" { "b" } else { "a" }.to_string();
-        {
-            let mut s = state.lock().await;
-            s.postgres.retain(|(z, _)| *z != zone);
-        }
-        postgres::base_backup(&dir, &zone, &primary).await?;
-        let child = postgres::start(&dir, &zone)?;
-        state.lock().await.postgres.push((zone.clone(), child));
-        postgres::require_standby(&primary, &zone).await?;
-        wait_until(Duration::from_secs(60), "the new standby to stream synchronously", || {
-            postgres::standby_is_sync(&primary, &zone)
-        })
-        .await?;
-        state.lock().await.standby_zone = Some(zone.clone());
-        out.push(format!("new synchronous standby in zone {zone} (primary in zone {primary})"));
+        out.push(rebuild_standby(state, &dir, &primary).await?);
+    }
+    if primary != HOME_PRIMARY {
+        out.push(switch_back(state, &dir, &primary).await?);
     }
     rebalance(state).await?;
     wait_until(Duration::from_secs(90), "every replica to be ready", || {
@@ -986,6 +1033,58 @@ async fn restore_all(state: &Shared) -> anyhow::Result<String> {
     .await?;
     out.push("every replica ready".into());
     Ok(out.join("; "))
+}
+
+/// Where the primary lives when the lab is at rest (the standby is in the other of a, b).
+const HOME_PRIMARY: &str = "a";
+
+/// A new synchronous standby where the old primary was (its data directory rebuilt).
+async fn rebuild_standby(state: &Shared, dir: &std::path::Path, primary: &str) -> anyhow::Result<String> {
+    let zone = if primary == "a" { "b" } else { "a" }.to_string();
+    state.lock().await.postgres.retain(|(z, _)| *z != zone);
+    postgres::base_backup(dir, &zone, primary).await?;
+    let child = postgres::start(dir, &zone)?;
+    state.lock().await.postgres.push((zone.clone(), child));
+    postgres::require_standby(primary, &zone).await?;
+    wait_until(Duration::from_secs(60), "the new standby to stream synchronously", || {
+        postgres::standby_is_sync(primary, &zone)
+    })
+    .await?;
+    state.lock().await.standby_zone = Some(zone.clone());
+    Ok(format!("new synchronous standby in zone {zone} (primary in zone {primary})"))
+}
+
+/// A planned switchover back to the primary in zone a, so every drill starts from the
+/// same topology (a drill that kills zone a's primary means the one in zone a). The
+/// primary is shut down cleanly (a fast shutdown hands every WAL record to the
+/// synchronous standby first), the standby in zone a is promoted, the endpoint follows,
+/// and a new standby is built in the old primary's zone. Not counted as a failover.
+async fn switch_back(state: &Shared, dir: &std::path::Path, primary: &str) -> anyhow::Result<String> {
+    let cfg = {
+        let mut s = state.lock().await;
+        s.switching_over = true;
+        s.cfg.clone()
+    };
+    let result = async {
+        if let Some(pid) = postmaster_pid(&cfg, primary) {
+            kill_pid(pid, libc::SIGINT); // fast shutdown
+            wait_until(Duration::from_secs(30), "the old primary to shut down", || async move { !pid_alive(pid) })
+                .await?;
+        }
+        postgres::promote(HOME_PRIMARY).await?;
+        {
+            let mut s = state.lock().await;
+            s.primary_zone = HOME_PRIMARY.to_string();
+            s.standby_zone = None;
+            s.endpoint.target = format!("{}:{}", net::ns_addr(HOME_PRIMARY), postgres::PORT);
+            s.endpoint.generation += 1;
+            s.write_endpoint()?;
+        }
+        rebuild_standby(state, dir, HOME_PRIMARY).await
+    }
+    .await;
+    state.lock().await.switching_over = false;
+    Ok(format!("switched back: primary in zone {HOME_PRIMARY} again; {}", result?))
 }
 
 /// Puts a replica back in every zone left empty by a zone fault (Kubernetes would not
