@@ -51,6 +51,13 @@ ensure_postgres
 drop_test_databases
 # The notification tests deliver to a real SMTP server process (aiosmtpd).
 ensure_pymod aiosmtpd aiosmtpd
+# The browser tests drive the OS's Chromium through chromedriver (with its recommended
+# fonts, as the screenshots expect); installed here once rather than by parallel tests.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  log "installing chromium chromium-driver (Debian)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 chromium chromium-driver >/dev/null
+fi
 # The attachment tests store files in a real S3-compatible server process (moto).
 ensure_pymod moto "moto[server]"
 

@@ -31,8 +31,12 @@ fn repo_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Installs Chromium and chromedriver from the OS packages when they are missing.
+/// Installs Chromium and chromedriver from the OS packages when they are missing. The
+/// browser tests run in parallel threads and dpkg takes one installer at a time, so the
+/// first test installs while the others wait for it (and apt waits for any other dpkg).
 fn ensure_chromium() {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let present =
         |cmd: &str| Command::new("sh").arg("-c").arg(format!("command -v {cmd}")).status().is_ok_and(|s| s.success());
     if present("chromium") && present("chromedriver") {
@@ -41,7 +45,7 @@ fn ensure_chromium() {
     eprintln!("installing chromium and chromium-driver with apt-get");
     let status = Command::new("sh")
         .arg("-c")
-        .arg("DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver")
+        .arg("DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 chromium chromium-driver")
         .status()
         .expect("running apt-get");
     assert!(
