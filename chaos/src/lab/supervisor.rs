@@ -132,6 +132,16 @@ fn database_url(zone: &str) -> String {
 }
 
 impl State {
+    /// After `zone`'s standby was promoted: it is the primary, no standby is left, and the
+    /// database endpoint follows it (closing the connections to the old one).
+    fn promoted(&mut self, zone: &str) -> anyhow::Result<()> {
+        self.primary_zone = zone.to_string();
+        self.standby_zone = None;
+        self.endpoint.target = format!("{}:{}", net::ns_addr(zone), postgres::PORT);
+        self.endpoint.generation += 1;
+        self.write_endpoint()
+    }
+
     fn behavior(&self) -> hpa::Behavior {
         self.chart.behavior().scaled(self.cfg.time_scale)
     }
@@ -694,11 +704,7 @@ async fn failover_loop(state: Shared) {
         match postgres::promote(&standby).await {
             Ok(()) => {
                 let mut s = state.lock().await;
-                s.primary_zone = standby.clone();
-                s.standby_zone = None;
-                s.endpoint.target = format!("{}:{}", net::ns_addr(&standby), postgres::PORT);
-                s.endpoint.generation += 1;
-                let _ = s.write_endpoint();
+                let _ = s.promoted(&standby);
                 s.failovers.push(Failover { from_zone: primary, to_zone: standby, lost_at, promoted_at: now() });
                 down_since = None;
             }
@@ -1072,14 +1078,7 @@ async fn switch_back(state: &Shared, dir: &std::path::Path, primary: &str) -> an
                 .await?;
         }
         postgres::promote(HOME_PRIMARY).await?;
-        {
-            let mut s = state.lock().await;
-            s.primary_zone = HOME_PRIMARY.to_string();
-            s.standby_zone = None;
-            s.endpoint.target = format!("{}:{}", net::ns_addr(HOME_PRIMARY), postgres::PORT);
-            s.endpoint.generation += 1;
-            s.write_endpoint()?;
-        }
+        state.lock().await.promoted(HOME_PRIMARY)?;
         rebuild_standby(state, dir, HOME_PRIMARY).await
     }
     .await;
