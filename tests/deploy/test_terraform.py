@@ -102,7 +102,8 @@ def test_vpc(env, mods):
 
 
 def test_eks(env, mods):
-    assert effective(env, mods, "eks", "kubernetes_version") == "1.29"
+    # The seed's 1.29 left EKS extended support in March 2026 (docs/deployment.md).
+    assert effective(env, mods, "eks", "kubernetes_version") == "1.35"
     assert effective(env, mods, "eks", "node_instance_type") == "t3.medium"
     assert effective(env, mods, "eks", "node_min_size") == 2
     assert effective(env, mods, "eks", "node_max_size") == 5
@@ -123,7 +124,8 @@ def test_eks(env, mods):
 
 
 def test_rds(env, mods):
-    assert effective(env, mods, "rds", "engine_version") == "15.5"
+    # The seed's 15.5 is no longer offered: the major alone gets RDS's current minor.
+    assert effective(env, mods, "rds", "engine_version") == "15"
     assert effective(env, mods, "rds", "instance_class") == "db.t3.micro"
     assert effective(env, mods, "rds", "allocated_storage") == 20
     assert effective(env, mods, "rds", "max_allocated_storage") > 20
@@ -135,6 +137,7 @@ def test_rds(env, mods):
     assert db["engine"] == "postgres"
     assert db["multi_az"] is True
     assert db["storage_type"] == "gp3"
+    assert db["auto_minor_version_upgrade"] is True
     assert db["storage_encrypted"] is True and db["kms_key_id"]
     assert db["skip_final_snapshot"] is False and db["final_snapshot_identifier"]
     assert db["publicly_accessible"] is False

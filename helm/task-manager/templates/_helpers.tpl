@@ -51,7 +51,46 @@ app.kubernetes.io/part-of: task-manager
 {{- printf "%ds" (int .) }}
 {{- end }}
 
+{{/* How long a terminating replica keeps serving new requests (TM_DRAIN_DELAY). Behind
+     the ALB it is the longest of: the target group's deregistration delay (the ALB may
+     route new requests to a target until its deregistration has propagated, which the
+     delay bounds), the time the ALB's own health checks need to see readiness fail
+     (interval x unhealthy threshold + one timeout), and shutdown.drainDelaySeconds
+     (the endpoints/kube-proxy propagation floor). docs/deployment.md has the numbers. */}}
+{{- define "task-manager.drainDelaySeconds" -}}
+{{- $drain := int .Values.shutdown.drainDelaySeconds }}
+{{- if .Values.ingress.enabled }}
+{{- $ing := .Values.ingress }}
+{{- $hc := $ing.healthcheck }}
+{{- $detect := add (mul (int $hc.intervalSeconds) (int $hc.unhealthyThreshold)) (int $hc.timeoutSeconds) }}
+{{- $drain = max $drain (int $ing.deregistrationDelaySeconds) $detect }}
+{{- end }}
+{{- $drain }}
+{{- end }}
+
+{{/* drain + in-flight grace + margin: the kubelet never SIGKILLs a replica that is still
+     serving or finishing requests. */}}
 {{- define "task-manager.terminationGracePeriodSeconds" -}}
 {{- $s := .Values.shutdown }}
-{{- add (int $s.drainDelaySeconds) (int $s.graceSeconds) (int $s.marginSeconds) }}
+{{- add (include "task-manager.drainDelaySeconds" . | int) (int $s.graceSeconds) (int $s.marginSeconds) }}
+{{- end }}
+
+{{/* NetworkPolicy peer for "public addresses": everything except the ranges in
+     networkPolicy.egress.notPublic (private, link-local with the instance metadata
+     service, loopback, carrier-grade NAT). */}}
+{{- define "task-manager.publicAddresses" -}}
+- ipBlock:
+    cidr: 0.0.0.0/0
+    except:
+      {{- toYaml .egress.notPublic | nindent 6 }}
+{{- end }}
+
+{{/* repository@digest when the pipeline passes the pushed digest (what runs is exactly
+     what was scanned), else repository:tag. */}}
+{{- define "task-manager.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (include "task-manager.imageTag" .) }}
+{{- end }}
 {{- end }}

@@ -112,7 +112,6 @@ module "eks" {
   node_desired_size  = var.node_desired_size
 
   deployer_role_arns = var.deployer_role_arns
-  app_namespace      = "task-manager"
 
   # The application's own role (ServiceAccount task-manager/task-manager): S3 assets and
   # backups, nothing else.
@@ -223,4 +222,95 @@ module "dns" {
   domain_name  = var.dns_domain_name
   alb_dns_name = var.alb_dns_name
   alb_zone_id  = var.alb_zone_id
+}
+
+# ----------------------------------------------------- names handed to the pipeline
+
+# Every name the Helm chart needs from this environment, in the chart's own value paths.
+# The deploy stage reads it from SSM (the deploy role needs no access to the state, which
+# holds secrets) and passes it after values-production.yaml, so Terraform's names win.
+# tests/deploy/test_names.py checks each path exists in the chart and that
+# values-production.yaml agrees with what Terraform creates from terraform.tfvars.example.
+locals {
+  helm_values = {
+    image = {
+      repository = module.ecr.repository_urls["${local.name}-backend"]
+    }
+    serviceAccount = {
+      roleArn = module.eks.irsa_role_arns["task-manager"]
+    }
+    config = {
+      TM_ATTACHMENTS_S3_BUCKET = module.s3_assets.bucket_name
+      AWS_REGION               = var.region
+    }
+    ingress = {
+      loadBalancerName = local.name
+      # Empty without dns_enabled: the ALB then listens on HTTP only.
+      certificateArn = var.dns_enabled ? module.dns.certificate_arn : ""
+    }
+    networkPolicy = {
+      ingress = { cidrs = var.public_subnets }
+      egress  = { database = { cidrs = var.database_subnets } }
+    }
+  }
+
+  deploy = {
+    cluster_name = module.eks.cluster_name
+    region       = var.region
+    helm_values  = local.helm_values
+  }
+}
+
+resource "aws_ssm_parameter" "deploy" {
+  #checkov:skip=CKV2_AWS_34:Names and ARNs only, nothing secret; a String parameter is readable without kms:Decrypt
+  name        = "/${local.name}/deploy"
+  description = "Cluster name and Helm values of ${local.name}, read by the deploy stage"
+  type        = "String"
+  tier        = "Standard"
+  value       = jsonencode(local.deploy)
+}
+
+# What the CI deploy role needs in AWS: read the parameter above, push to the one
+# repository, and find the cluster. Inside the cluster its rights come from the deployer
+# Role (terraform/kubernetes/deployer-rbac.yaml).
+data "aws_iam_policy_document" "deployer" {
+  statement {
+    sid       = "ReadDeployParameter"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.deploy.arn]
+  }
+  statement {
+    sid       = "EcrLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"] #checkov:skip=CKV_AWS_356:GetAuthorizationToken has no resource-level permissions
+  }
+  statement {
+    sid = "EcrPush"
+    actions = [
+      "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
+      "ecr:DescribeImages", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
+    ]
+    resources = [module.ecr.repository_arns["${local.name}-backend"]]
+  }
+  statement {
+    sid       = "EcrDecryptLayers"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [module.kms_ecr.key_arn]
+  }
+  statement {
+    sid       = "FindCluster"
+    actions   = ["eks:DescribeCluster"]
+    resources = [module.eks.cluster_arn]
+  }
+}
+
+resource "aws_iam_policy" "deployer" {
+  name   = "${local.name}-deployer"
+  policy = data.aws_iam_policy_document.deployer.json
+}
+
+resource "aws_iam_role_policy_attachment" "deployer" {
+  for_each   = toset(var.deployer_role_arns)
+  role       = element(split("/", each.value), length(split("/", each.value)) - 1)
+  policy_arn = aws_iam_policy.deployer.arn
 }

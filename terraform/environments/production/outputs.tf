@@ -67,3 +67,18 @@ output "acm_certificate_arn" {
   description = "ACM certificate for the ALB (null unless dns_enabled)."
   value       = module.dns.certificate_arn
 }
+
+output "helm_values" {
+  description = "Names the Helm chart needs, in its value paths (helm -f): image repository, IRSA role, assets bucket, ALB name, subnets, certificate."
+  value       = local.helm_values
+}
+
+output "deploy_parameter_name" {
+  description = "SSM parameter holding cluster_name, region and helm_values for the deploy stage."
+  value       = aws_ssm_parameter.deploy.name
+}
+
+output "deployer_kubernetes_group" {
+  description = "Kubernetes group of the CI deploy role (subject of terraform/kubernetes/deployer-rbac.yaml)."
+  value       = module.eks.deployer_kubernetes_group
+}

@@ -69,12 +69,12 @@ variable "database_subnets" {
 }
 
 variable "kubernetes_version" {
-  description = "EKS Kubernetes version."
+  description = "EKS Kubernetes minor version (the seed's 1.29 left EKS extended support in March 2026; 1.35 is in standard support until March 2027)."
   type        = string
-  default     = "1.29"
+  default     = "1.35"
   validation {
     condition     = can(regex("^1\\.[0-9]{2}$", var.kubernetes_version))
-    error_message = "kubernetes_version must look like 1.29."
+    error_message = "kubernetes_version must look like 1.35."
   }
 }
 
@@ -145,9 +145,13 @@ variable "db_instance_class" {
 }
 
 variable "db_engine_version" {
-  description = "PostgreSQL engine version."
+  description = "PostgreSQL engine version: the major version alone lets RDS create its current 15.x default minor (the seed's 15.5 is no longer offered); minor upgrades are automatic."
   type        = string
-  default     = "15.5"
+  default     = "15"
+  validation {
+    condition     = can(regex("^15(\\.[0-9]+)?$", var.db_engine_version))
+    error_message = "db_engine_version must be 15 or a 15.x minor (parameter group family postgres15)."
+  }
 }
 
 variable "db_allocated_storage" {

@@ -303,23 +303,16 @@ data "aws_iam_policy_document" "cluster_autoscaler" {
 
 # --------------------------------------------------------------------- access entries
 
-# CI deploy roles (Jenkins, GitHub Actions): admin of the application namespace only.
+# CI deploy roles: an access entry that only names a Kubernetes group. The group's rights
+# come from the Role in terraform/kubernetes/deployer-rbac.yaml (applied once by the
+# cluster creator), which covers every kind the chart renders, monitoring.coreos.com
+# included; AmazonEKSAdminPolicy has no rights on custom resources such as ServiceMonitor
+# and PrometheusRule, so `helm upgrade --atomic` failed on them and rolled back.
 resource "aws_eks_access_entry" "deployer" {
-  for_each      = toset(var.deployer_role_arns)
-  cluster_name  = aws_eks_cluster.this.name
-  principal_arn = each.value
-  type          = "STANDARD"
-  tags          = var.tags
-}
-
-resource "aws_eks_access_policy_association" "deployer" {
-  for_each      = toset(var.deployer_role_arns)
-  cluster_name  = aws_eks_cluster.this.name
-  principal_arn = each.value
-  policy_arn    = "arn:${local.partition}:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy"
-  access_scope {
-    type       = "namespace"
-    namespaces = [var.app_namespace]
-  }
-  depends_on = [aws_eks_access_entry.deployer]
+  for_each          = toset(var.deployer_role_arns)
+  cluster_name      = aws_eks_cluster.this.name
+  principal_arn     = each.value
+  type              = "STANDARD"
+  kubernetes_groups = [var.deployer_kubernetes_group]
+  tags              = var.tags
 }

@@ -32,3 +32,13 @@ output "node_group_name" {
   description = "Name of the managed node group."
   value       = aws_eks_node_group.default.node_group_name
 }
+
+output "deployer_kubernetes_group" {
+  description = "Kubernetes group the deploy roles are mapped to (subject of the deployer RoleBinding)."
+  value       = var.deployer_kubernetes_group
+}
+
+output "cluster_arn" {
+  description = "EKS cluster ARN (eks:DescribeCluster for the deploy role)."
+  value       = aws_eks_cluster.this.arn
+}

@@ -8,12 +8,12 @@ variable "cluster_name" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes minor version of the control plane and the node group."
+  description = "Kubernetes minor version of the control plane and the node groups."
   type        = string
-  default     = "1.29"
+  default     = "1.35"
   validation {
     condition     = can(regex("^1\\.[0-9]{2}$", var.kubernetes_version))
-    error_message = "kubernetes_version must look like 1.29."
+    error_message = "kubernetes_version must look like 1.35."
   }
 }
 
@@ -115,15 +115,19 @@ variable "irsa_roles" {
 }
 
 variable "deployer_role_arns" {
-  description = "IAM roles of the CI pipelines, granted admin on app_namespace through EKS access entries."
+  description = "IAM roles of the CI pipeline, mapped to deployer_kubernetes_group through EKS access entries."
   type        = list(string)
   default     = []
 }
 
-variable "app_namespace" {
-  description = "Namespace of the application."
+variable "deployer_kubernetes_group" {
+  description = "Kubernetes group of the deploy roles; bound to the deployer Role in terraform/kubernetes/deployer-rbac.yaml."
   type        = string
-  default     = "task-manager"
+  default     = "task-manager:deployers"
+  validation {
+    condition     = !startswith(var.deployer_kubernetes_group, "system:")
+    error_message = "EKS access entries refuse groups starting with system:."
+  }
 }
 
 variable "tags" {

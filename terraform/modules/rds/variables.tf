@@ -8,11 +8,11 @@ variable "identifier" {
 }
 
 variable "engine_version" {
-  description = "PostgreSQL engine version."
+  description = "PostgreSQL engine version: 15 (RDS picks its current default minor) or a 15.x minor."
   type        = string
-  default     = "15.5"
+  default     = "15"
   validation {
-    condition     = can(regex("^15\\.[0-9]+$", var.engine_version))
+    condition     = can(regex("^15(\\.[0-9]+)?$", var.engine_version))
     error_message = "engine_version must be a PostgreSQL 15 minor version (parameter group family postgres15)."
   }
 }
