@@ -141,6 +141,31 @@ jenkinsfile_stages() {
 export -f jenkinsfile_stages
 check "Jenkinsfile has the pipeline stages" 10 jenkinsfile_stages
 
+# ------------------------------------------------- deploy path: checks across the files
+# Each reads two or more artifacts together, the way EKS, IAM, the ALB and the pipeline
+# do (issue 15): egress per dependency, names from Terraform, deployer rights per kind,
+# connection budget, drain arithmetic (in test_chart.py), one deploy path.
+K8S_MINOR="$("$PY" -c 'import sys; sys.path.insert(0, "tests/deploy"); from test_terraform import *; print(defaults(parse_dir(ENV))["kubernetes_version"])')"
+export K8S_MINOR
+for v in default production; do
+  if [ -d "$WORK/split-$v/builtin" ]; then
+    check "kubernetes-validate $K8S_MINOR --strict ($v, the Terraform minor)" 120 \
+      kubernetes-validate -k "$K8S_MINOR.0" --strict --quiet "$WORK/split-$v"/builtin/*.yaml
+  fi
+done
+check "kubernetes-validate $K8S_MINOR --strict (deployer Role)" 60 \
+  kubernetes-validate -k "$K8S_MINOR.0" --strict --quiet terraform/kubernetes/deployer-rbac.yaml
+check "values schema rejects a digest that is not sha256" 30 schema_rejects --set image.digest=latest
+check "values schema rejects an IAM access key id in values" 30 schema_rejects --set config.TM_SMTP_USERNAME=AKIAABCDEFGHIJKLMNOP
+check "values schema keeps the metadata range out of public egress" 30 schema_rejects --set 'networkPolicy.egress.notPublic={10.0.0.0/8}'
+check "pytest: egress rule per outbound dependency" 120 env RENDER_DIR="$WORK/render" "$PY" -m pytest -q -p no:cacheprovider tests/deploy/test_egress.py
+check "pytest: chart names equal what Terraform creates" 120 env RENDER_DIR="$WORK/render" "$PY" -m pytest -q -p no:cacheprovider tests/deploy/test_names.py
+check "pytest: deployer Role covers every rendered kind" 120 env RENDER_DIR="$WORK/render" "$PY" -m pytest -q -p no:cacheprovider tests/deploy/test_deployer_rbac.py
+check "pytest: connection budget (chart x RDS class)" 120 env RENDER_DIR="$WORK/render" "$PY" -m pytest -q -p no:cacheprovider tests/deploy/test_capacity.py
+check "pytest: one deploy path, pinned actions, Trivy gate" 60 "$PY" -m pytest -q -p no:cacheprovider tests/deploy/test_pipelines.py
+check "no IAM access key id in values or docs" 10 bash -c '! grep -rnE "(AKIA|ASIA)[A-Z0-9]{16}" helm/task-manager/values*.yaml docs/deployment.md docs/disaster-recovery.md terraform'
+check "no secret created from literals in the docs" 10 bash -c '! grep -rn -- "--from-literal" docs/deployment.md docs/disaster-recovery.md'
+
 echo
 if [ "$FAILED" -gt 0 ]; then
   printf 'failed: %s\n' "${FAILED_NAMES[@]}"

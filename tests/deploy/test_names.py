@@ -105,3 +105,22 @@ def test_the_pipeline_reads_the_parameter_terraform_writes(prod):
     assert m, "Jenkinsfile sets no DEPLOY_PARAMETER"
     assert m.group(1) == param
     assert "-f terraform-values.json" in jenkinsfile
+
+
+def test_the_synced_secret_is_the_one_the_chart_mounts(prod):
+    with open(ROOT / "terraform" / "kubernetes" / "app-external-secret.yaml", encoding="utf-8") as fh:
+        docs = [d for d in yaml.safe_load_all(fh) if d]
+    es = [d for d in docs if d["kind"] == "ExternalSecret"][0]
+    store = [d for d in docs if d["kind"] == "SecretStore"][0]
+    production = merged(values("values.yaml"), values("values-production.yaml"))
+    secrets = production["secrets"]
+    assert es["spec"]["target"]["name"] == secrets["existingSecret"]
+    keys = {d["secretKey"] for d in es["spec"]["data"]}
+    wanted = {secrets[k] for k in ("databaseUrlKey", "smtpPasswordKey", "smtpUsernameKey") if secrets.get(k)}
+    assert keys == wanted, f"ExternalSecret provides {sorted(keys)}, the chart mounts {sorted(wanted)}"
+    name = prod.text(unwrap(resources(prod.env, "aws_secretsmanager_secret")["app"]["name"]))
+    assert {d["remoteRef"]["key"] for d in es["spec"]["data"]} == {name}
+    assert store["spec"]["provider"]["aws"]["region"] == prod.vars["region"]
+    assert es["metadata"]["namespace"] == store["metadata"]["namespace"] == NAMESPACE
+    ns, sa = prod.irsa_roles()["external-secrets"]
+    assert (ns, sa) == ("external-secrets", "external-secrets")

@@ -116,11 +116,27 @@ def test_eks(env, mods):
     enc = unwrap(cluster["encryption_config"])
     assert unwrap(enc["resources"]) == ["secrets"]
     assert resources(eks, "aws_iam_openid_connect_provider")
-    ng = resources(eks, "aws_eks_node_group")["default"]
-    assert unwrap(ng["capacity_type"]) == "${var.node_capacity_type}"
+    # One node group per zone (the zone spread is hard), each in its zone's subnet only.
+    ng = resources(eks, "aws_eks_node_group")
+    assert list(ng) == ["zone"]
+    assert unwrap(ng["zone"]["for_each"]) == "${local.zones}"
+    assert unwrap(ng["zone"]["subnet_ids"]) == ["${each.value}"]
+    assert unwrap(ng["zone"]["capacity_type"]) == "${var.node_capacity_type}"
+    assert module_calls(env)["eks"]["availability_zones"] == "${var.azs}"
     text = json.dumps(eks)
     assert "cluster-autoscaler" in text and "aws-load-balancer-controller" in text
     assert "enableNetworkPolicy" in text
+    # Add-ons: pinned, conflicts resolved on create, metrics-server for the HPA, the EBS
+    # CSI driver and vpc-cni with their own IRSA roles.
+    addons = resources(eks, "aws_eks_addon")
+    assert "metrics-server" in json.dumps(addons["this"]["for_each"])
+    assert {"vpc_cni", "ebs_csi", "this"} == set(addons)
+    for name, addon in addons.items():
+        assert unwrap(addon["resolve_conflicts_on_create"]) == "OVERWRITE", name
+        assert "var.addon_versions[" in unwrap(addon["addon_version"]), name
+    assert 'irsa["vpc-cni"]' in unwrap(addons["vpc_cni"]["service_account_role_arn"])
+    assert 'irsa["ebs-csi-controller"]' in unwrap(addons["ebs_csi"]["service_account_role_arn"])
+    assert "AmazonEKS_CNI_Policy" not in json.dumps(resources(eks, "aws_iam_role_policy_attachment")["node"])
 
 
 def test_rds(env, mods):

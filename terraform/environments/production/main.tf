@@ -1,8 +1,9 @@
 # Production environment of task-manager: the seed architecture composed from the modules.
 #
 #   VPC 10.0.0.0/16 over 3 AZs (public / private / database tiers, NAT per AZ)
-#   EKS 1.29, managed node group t3.medium 2..5 (desired 3), IRSA, KMS-encrypted secrets
-#   RDS PostgreSQL 15.5 Multi-AZ, db.t3.micro, 20 GiB gp3, 7-day backups
+#   EKS 1.35 (seed: 1.29), one t3.medium node group per zone, IRSA, KMS-encrypted secrets
+#   RDS PostgreSQL 15 (current minor; seed: 15.5) Multi-AZ, db.t3.micro, 20 GiB gp3, 7-day
+#   backups copied to a second region by AWS Backup
 #   ECR (one image: UI + API), S3 assets/backups, CloudWatch log groups, SLO alarm,
 #   FIS AZ power interruption drill, optional Route 53 + ACM.
 
@@ -99,7 +100,9 @@ module "eks" {
 
   cluster_name                 = local.name
   kubernetes_version           = var.kubernetes_version
+  addon_versions               = var.eks_addon_versions
   private_subnet_ids           = module.vpc.private_subnet_ids
+  availability_zones           = var.azs
   endpoint_public_access       = var.cluster_endpoint_public_access
   endpoint_public_access_cidrs = var.cluster_endpoint_public_access_cidrs
   secrets_kms_key_arn          = module.kms_eks.key_arn
@@ -120,6 +123,12 @@ module "eks" {
       namespace       = "task-manager"
       service_account = "task-manager"
       policy_json     = data.aws_iam_policy_document.app.json
+    }
+    # Syncs the application secret from Secrets Manager (backup.tf).
+    external-secrets = {
+      namespace       = "external-secrets"
+      service_account = "external-secrets"
+      policy_json     = data.aws_iam_policy_document.external_secrets.json
     }
   }
 

@@ -82,3 +82,18 @@ output "deployer_kubernetes_group" {
   description = "Kubernetes group of the CI deploy role (subject of terraform/kubernetes/deployer-rbac.yaml)."
   value       = module.eks.deployer_kubernetes_group
 }
+
+output "app_secret_name" {
+  description = "Secrets Manager secret with database-url, smtp-username and smtp-password (replicated to dr_region)."
+  value       = aws_secretsmanager_secret.app.name
+}
+
+output "external_secrets_role_arn" {
+  description = "IRSA role of the External Secrets Operator (reads app_secret_name only)."
+  value       = module.eks.irsa_role_arns["external-secrets"]
+}
+
+output "backup_vault_names" {
+  description = "AWS Backup vaults: primary region and the cross-region copy."
+  value       = { primary = aws_backup_vault.primary.name, dr = aws_backup_vault.dr.name }
+}

@@ -78,6 +78,11 @@ variable "kubernetes_version" {
   }
 }
 
+variable "eks_addon_versions" {
+  description = "Pinned versions of the EKS add-ons vpc-cni, coredns, kube-proxy, metrics-server, aws-ebs-csi-driver for kubernetes_version (see terraform.tfvars.example)."
+  type        = map(string)
+}
+
 variable "node_instance_type" {
   description = "Instance type of the EKS managed node group."
   type        = string
@@ -95,7 +100,7 @@ variable "node_capacity_type" {
 }
 
 variable "node_min_size" {
-  description = "Minimum number of EKS nodes."
+  description = "Minimum number of EKS nodes in total, split over the per-zone node groups (rounded up per zone)."
   type        = number
   default     = 2
   validation {
@@ -224,4 +229,24 @@ variable "alb_zone_id" {
   description = "Canonical hosted zone ID of the ALB."
   type        = string
   default     = ""
+}
+
+variable "dr_region" {
+  description = "Region that receives the cross-region backup copies and the application secret replica."
+  type        = string
+  default     = "eu-central-1"
+  validation {
+    condition     = can(regex("^[a-z]{2}-[a-z]+-[0-9]$", var.dr_region)) && var.dr_region != var.region
+    error_message = "dr_region must be a region other than region."
+  }
+}
+
+variable "backup_retention_days" {
+  description = "Days the AWS Backup recovery points are kept, in this region and in dr_region."
+  type        = number
+  default     = 35
+  validation {
+    condition     = var.backup_retention_days >= 7
+    error_message = "Keep backups at least 7 days."
+  }
 }

@@ -34,3 +34,18 @@ provider "aws" {
     }
   }
 }
+
+# Second region: the copies of the AWS Backup plan (backup.tf) and the replica of the
+# application secret. Nothing runs there; it holds what a region loss would need.
+provider "aws" {
+  alias  = "dr"
+  region = var.dr_region
+
+  default_tags {
+    tags = {
+      Project     = "task-manager"
+      Environment = var.environment
+      ManagedBy   = "terraform"
+    }
+  }
+}

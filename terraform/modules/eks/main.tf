@@ -92,7 +92,6 @@ resource "aws_iam_role" "node" {
 resource "aws_iam_role_policy_attachment" "node" {
   for_each = toset([
     "AmazonEKSWorkerNodePolicy",
-    "AmazonEKS_CNI_Policy",
     "AmazonEC2ContainerRegistryReadOnly",
     "AmazonSSMManagedInstanceCore",
   ])
@@ -135,18 +134,33 @@ resource "aws_launch_template" "node" {
   tags = var.tags
 }
 
-resource "aws_eks_node_group" "default" {
+# One managed node group per zone. The chart's zone spread is hard (DoNotSchedule): a
+# pending replica must make the autoscaler add a node in *its* zone, which only a group
+# confined to that zone can do (a single group over three zones adds a node wherever the
+# ASG balances it). The autoscaler runs with --balance-similar-node-groups. The
+# environment's totals are split evenly: min/max/desired per zone = ceil(total / zones).
+locals {
+  zones = { for i, subnet in var.private_subnet_ids : var.availability_zones[i] => subnet }
+  per_zone = {
+    min     = ceil(var.node_min_size / length(var.private_subnet_ids))
+    max     = ceil(var.node_max_size / length(var.private_subnet_ids))
+    desired = ceil(var.node_desired_size / length(var.private_subnet_ids))
+  }
+}
+
+resource "aws_eks_node_group" "zone" {
+  for_each        = local.zones
   cluster_name    = aws_eks_cluster.this.name
-  node_group_name = "${var.cluster_name}-default"
+  node_group_name = "${var.cluster_name}-${each.key}"
   node_role_arn   = aws_iam_role.node.arn
-  subnet_ids      = var.private_subnet_ids
+  subnet_ids      = [each.value]
   instance_types  = [var.node_instance_type]
   capacity_type   = var.node_capacity_type
 
   scaling_config {
-    min_size     = var.node_min_size
-    max_size     = var.node_max_size
-    desired_size = var.node_desired_size
+    min_size     = local.per_zone.min
+    max_size     = local.per_zone.max
+    desired_size = local.per_zone.desired
   }
 
   update_config {
@@ -169,14 +183,20 @@ resource "aws_eks_node_group" "default" {
     ignore_changes = [scaling_config[0].desired_size]
   }
 
-  depends_on = [aws_iam_role_policy_attachment.node]
+  depends_on = [aws_iam_role_policy_attachment.node, aws_eks_addon.vpc_cni]
 }
 
 # ------------------------------------------------------------------------------ add-ons
 
+# Versions are pinned (var.addon_versions), so a plan never upgrades an add-on by
+# surprise; OVERWRITE on create takes over the self-managed vpc-cni, coredns and
+# kube-proxy that EKS installs with the cluster instead of failing on their fields.
 resource "aws_eks_addon" "vpc_cni" {
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = "vpc-cni"
+  addon_version               = var.addon_versions["vpc-cni"]
+  service_account_role_arn    = aws_iam_role.irsa["vpc-cni"].arn
+  resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
   # The network policy agent enforces the chart's NetworkPolicy.
   configuration_values = jsonencode({
@@ -186,12 +206,28 @@ resource "aws_eks_addon" "vpc_cni" {
 }
 
 resource "aws_eks_addon" "this" {
-  for_each                    = toset(["coredns", "kube-proxy", "eks-pod-identity-agent"])
+  for_each                    = toset(["coredns", "kube-proxy", "metrics-server"])
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.value
+  addon_version               = var.addon_versions[each.value]
+  resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
   tags                        = var.tags
-  depends_on                  = [aws_eks_node_group.default]
+  # coredns and metrics-server are Deployments: they need nodes to become ACTIVE.
+  depends_on = [aws_eks_node_group.zone]
+}
+
+# EBS volumes for Prometheus/Alertmanager (kube-prometheus-stack); the gp3 StorageClass is
+# terraform/kubernetes/storageclass-gp3.yaml.
+resource "aws_eks_addon" "ebs_csi" {
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = "aws-ebs-csi-driver"
+  addon_version               = var.addon_versions["aws-ebs-csi-driver"]
+  service_account_role_arn    = aws_iam_role.irsa["ebs-csi-controller"].arn
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+  tags                        = var.tags
+  depends_on                  = [aws_eks_node_group.zone]
 }
 
 # ------------------------------------------------------------------- IRSA (OIDC + roles)
@@ -221,6 +257,17 @@ locals {
         namespace       = "kube-system"
         service_account = "aws-load-balancer-controller"
         policy_json     = file("${path.module}/policies/aws-load-balancer-controller.json")
+      }
+      # The CNI's own role instead of AmazonEKS_CNI_Policy on every node.
+      vpc-cni = {
+        namespace       = "kube-system"
+        service_account = "aws-node"
+        policy_json     = data.aws_iam_policy.managed["AmazonEKS_CNI_Policy"].policy
+      }
+      ebs-csi-controller = {
+        namespace       = "kube-system"
+        service_account = "ebs-csi-controller-sa"
+        policy_json     = data.aws_iam_policy_document.ebs_csi.json
       }
     },
     var.irsa_roles,
@@ -315,4 +362,21 @@ resource "aws_eks_access_entry" "deployer" {
   type              = "STANDARD"
   kubernetes_groups = [var.deployer_kubernetes_group]
   tags              = var.tags
+}
+
+# ------------------------------------------------------------------ add-on IAM policies
+
+data "aws_iam_policy" "managed" {
+  for_each = toset(["AmazonEKS_CNI_Policy", "AmazonEBSCSIDriverPolicy"])
+  arn      = "arn:${local.partition}:iam::aws:policy/${each.value}"
+}
+
+# The managed EBS CSI policy, plus the node volume key so encrypted volumes can be created.
+data "aws_iam_policy_document" "ebs_csi" {
+  source_policy_documents = [data.aws_iam_policy.managed["AmazonEBSCSIDriverPolicy"].policy]
+  statement {
+    sid       = "UseVolumeKey"
+    actions   = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncrypt*"]
+    resources = [var.ebs_kms_key_arn]
+  }
 }

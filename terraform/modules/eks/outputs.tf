@@ -28,9 +28,9 @@ output "irsa_role_arns" {
   value       = { for k, r in aws_iam_role.irsa : k => r.arn }
 }
 
-output "node_group_name" {
-  description = "Name of the managed node group."
-  value       = aws_eks_node_group.default.node_group_name
+output "node_group_names" {
+  description = "Managed node group per zone."
+  value       = { for zone, g in aws_eks_node_group.zone : zone => g.node_group_name }
 }
 
 output "deployer_kubernetes_group" {

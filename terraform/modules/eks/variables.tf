@@ -26,6 +26,27 @@ variable "private_subnet_ids" {
   }
 }
 
+variable "availability_zones" {
+  description = "Zones of private_subnet_ids, in the same order (one node group per zone)."
+  type        = list(string)
+  validation {
+    condition     = length(var.availability_zones) == 3
+    error_message = "Exactly 3 availability zones (one per private subnet) are expected."
+  }
+}
+
+variable "addon_versions" {
+  description = "Pinned EKS add-on versions for kubernetes_version (aws eks describe-addon-versions --kubernetes-version <v> --addon-name <name>)."
+  type        = map(string)
+  validation {
+    condition = alltrue([
+      for name in ["vpc-cni", "coredns", "kube-proxy", "metrics-server", "aws-ebs-csi-driver"] :
+      can(regex("^v[0-9]+\\.[0-9]+\\.[0-9]+-eksbuild\\.[0-9]+$", lookup(var.addon_versions, name, "")))
+    ])
+    error_message = "addon_versions needs an exact vX.Y.Z-eksbuild.N for vpc-cni, coredns, kube-proxy, metrics-server and aws-ebs-csi-driver."
+  }
+}
+
 variable "endpoint_public_access" {
   description = "Expose the Kubernetes API endpoint publicly (restricted to endpoint_public_access_cidrs). Needed only when CI runners sit outside the VPC."
   type        = bool
