@@ -97,3 +97,8 @@ output "backup_vault_names" {
   description = "AWS Backup vaults: primary region and the cross-region copy."
   value       = { primary = aws_backup_vault.primary.name, dr = aws_backup_vault.dr.name }
 }
+
+output "db_security_group_id" {
+  description = "Security group of the database (restores reuse it)."
+  value       = module.rds.security_group_id
+}
