@@ -162,6 +162,7 @@ check "pytest: egress rule per outbound dependency" 120 env RENDER_DIR="$WORK/re
 check "pytest: chart names equal what Terraform creates" 120 env RENDER_DIR="$WORK/render" "$PY" -m pytest -q -p no:cacheprovider tests/deploy/test_names.py
 check "pytest: deployer Role covers every rendered kind" 120 env RENDER_DIR="$WORK/render" "$PY" -m pytest -q -p no:cacheprovider tests/deploy/test_deployer_rbac.py
 check "pytest: connection budget (chart x RDS class)" 120 env RENDER_DIR="$WORK/render" "$PY" -m pytest -q -p no:cacheprovider tests/deploy/test_capacity.py
+check "pytest: cross-region backup copy and secret replica" 60 "$PY" -m pytest -q -p no:cacheprovider tests/deploy/test_backup.py
 check "pytest: one deploy path, pinned actions, Trivy gate" 60 "$PY" -m pytest -q -p no:cacheprovider tests/deploy/test_pipelines.py
 check "no IAM access key id in values or docs" 10 bash -c '! grep -rnE "(AKIA|ASIA)[A-Z0-9]{16}" helm/task-manager/values*.yaml docs/deployment.md docs/disaster-recovery.md terraform'
 check "no secret created from literals in the docs" 10 bash -c '! grep -rn -- "--from-literal" docs/deployment.md docs/disaster-recovery.md'

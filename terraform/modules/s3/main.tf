@@ -1,5 +1,5 @@
 resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_144:Single-region architecture (the seed defers multi-region); versioning and lifecycle rules cover recovery inside the region
+  #checkov:skip=CKV_AWS_144:Cross-region copies come from the AWS Backup plan (environments/production/backup.tf), not bucket replication; versioning covers recovery inside the region
   #checkov:skip=CKV2_AWS_62:No consumer for bucket event notifications
   bucket        = var.name
   force_destroy = false
