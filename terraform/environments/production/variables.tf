@@ -138,7 +138,7 @@ variable "cluster_endpoint_public_access_cidrs" {
 }
 
 variable "deployer_role_arns" {
-  description = "IAM roles of the CI pipelines (Jenkins, GitHub Actions OIDC) allowed to deploy into the task-manager namespace."
+  description = "IAM role of the deploy pipeline (the Jenkins agents) allowed to push the image and deploy into the task-manager namespace."
   type        = list(string)
   default     = []
 }
