@@ -153,8 +153,16 @@ for v in default production; do
       kubernetes-validate -k "$K8S_MINOR.0" --strict --quiet "$WORK/split-$v"/builtin/*.yaml
   fi
 done
-check "kubernetes-validate $K8S_MINOR --strict (deployer Role)" 60 \
-  kubernetes-validate -k "$K8S_MINOR.0" --strict --quiet terraform/kubernetes/deployer-rbac.yaml
+check "kubernetes-validate $K8S_MINOR --strict (deployer Role, gp3 StorageClass)" 60 \
+  kubernetes-validate -k "$K8S_MINOR.0" --strict --quiet terraform/kubernetes/deployer-rbac.yaml terraform/kubernetes/storageclass-gp3.yaml
+ensure_npm @kubernetes-models/external-secrets
+external_secret_schemas() {
+  "$PY" -c 'import json, sys, yaml; json.dump([d for d in yaml.safe_load_all(open(sys.argv[1])) if d], open(sys.argv[2], "w"))' \
+    terraform/kubernetes/app-external-secret.yaml "$WORK/external-secrets.json"
+  node tests/deploy/validate-external-secrets.mjs "$WORK/external-secrets.json" "$TM_NODE/node_modules"
+}
+export -f external_secret_schemas
+check "External Secrets schemas (application secret)" 60 external_secret_schemas
 check "values schema rejects a digest that is not sha256" 30 schema_rejects --set image.digest=latest
 check "values schema rejects an IAM access key id in values" 30 schema_rejects --set config.TM_SMTP_USERNAME=AKIAEXAMPLESMTPUSER
 check "values schema keeps the metadata range out of public egress" 30 schema_rejects --set 'networkPolicy.egress.notPublic={10.0.0.0/8}'
