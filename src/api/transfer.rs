@@ -307,7 +307,7 @@ pub fn csv_cell(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Writes one CSV record of user text, every cell neutralised by [`csv_cell`].
-fn write_cells<'a, const N: usize>(w: &mut csv::Writer<Vec<u8>>, cells: [&'a str; N]) -> csv::Result<()> {
+fn write_cells<const N: usize>(w: &mut csv::Writer<Vec<u8>>, cells: [&str; N]) -> csv::Result<()> {
     w.write_record(cells.map(csv_cell).iter().map(|c| c.as_ref()))
 }
 
