@@ -50,6 +50,9 @@ pub struct Config {
     /// Requests served at once; beyond it new requests get 503 at once (health checks
     /// excepted), so an overload cannot grow memory without bound.
     pub max_concurrent_requests: usize,
+    /// Imports (JSON, Todoist, Trello) converted and written at once; beyond it 503
+    /// with `Retry-After`, so imports cannot take every core or the database writer.
+    pub max_concurrent_imports: usize,
     /// After SIGTERM, how long new requests are still served (readiness already 503)
     /// so a load balancer can stop sending before the listener closes.
     #[serde(with = "humantime_serde")]
@@ -162,6 +165,7 @@ impl Default for Config {
             public_url: "http://127.0.0.1:8080".into(),
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 1024,
+            max_concurrent_imports: 2,
             drain_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(20),
             database_url: SecretString::from("sqlite://./data/task-manager.db"),

@@ -25,6 +25,7 @@ pub async fn open_state(config: Config, metrics: Arc<Metrics>) -> anyhow::Result
     let notifier = Arc::new(Notifier::build(&config, &db).await?);
     let tokens = Arc::new(TokenCache::new(config.token_cache_ttl));
     let capacity = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_requests.max(1)));
+    let imports = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_imports.max(1)));
     let attachments = AttachmentStore::from_config(&config)?;
     Ok(AppState {
         config: Arc::new(config),
@@ -34,6 +35,7 @@ pub async fn open_state(config: Config, metrics: Arc<Metrics>) -> anyhow::Result
         notifier,
         tokens,
         capacity,
+        imports,
         attachments,
     })
 }

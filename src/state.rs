@@ -20,6 +20,8 @@ pub struct AppState {
     /// One permit per request being served (`max_concurrent_requests`); a request that
     /// finds none left is shed with 503.
     pub capacity: Arc<tokio::sync::Semaphore>,
+    /// One permit per import being converted or written (`max_concurrent_imports`).
+    pub imports: Arc<tokio::sync::Semaphore>,
     /// Where attachment files are kept (a local directory or S3).
     pub attachments: AttachmentStore,
 }

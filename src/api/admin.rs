@@ -1,4 +1,5 @@
-//! Administration of accounts: list them, disable or enable one, grant admin.
+//! Administration of accounts: list them, disable or enable one, grant admin; and
+//! repairing a project that has lost its owners.
 
 use axum::extract::State;
 use serde::Deserialize;
@@ -19,7 +20,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_users)).routes(routes!(update_user))
+    OpenApiRouter::new().routes(routes!(list_users)).routes(routes!(update_user)).routes(routes!(set_project_owner))
 }
 
 /// Every account (administrators only).
@@ -64,4 +65,39 @@ pub async fn update_user(
     tx.commit().await?;
     state.tokens.forget_user(id);
     Ok(axum::Json(UserView::from(&user)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectOwner {
+    /// The account that becomes an owner of the project (added as a member if needed).
+    pub user_id: i64,
+}
+
+/// Makes an account an owner of a project (administrators only): the way to repair a
+/// project left without an owner. The change is recorded in the audit log.
+#[utoipa::path(post, path = "/admin/projects/{id}/owners", tag = "admin", params(("id" = i64, Path)),
+    request_body = ProjectOwner, security(("session" = []), ("token" = [])),
+    responses((status = 200, body = Vec<crate::api::views::MemberView>), WriteErrors))]
+pub async fn set_project_owner(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<ProjectOwner>,
+) -> AppResult<axum::Json<Vec<crate::api::views::MemberView>>> {
+    principal.require_admin()?;
+    principal.require_write()?;
+    let db = &state.db;
+    let mut tx = db.begin().await?;
+    if !repo::projects::exists(db, &mut tx, id).await? {
+        return Err(AppError::NotFound);
+    }
+    let user = repo::users::by_id(db, &mut tx, body.user_id)
+        .await?
+        .ok_or_else(|| AppError::field("user_id", "unknown_account", "No account has this id."))?;
+    repo::members::make_owner(db, &mut tx, id, user.id, now_millis()).await?;
+    let members = repo::members::list(db, &mut tx, id).await?;
+    tx.commit().await?;
+    tracing::info!(target: "audit", admin = principal.id(), project = id, owner = user.id, "project owner set by an administrator");
+    Ok(axum::Json(members.iter().map(crate::api::views::MemberView::from).collect()))
 }

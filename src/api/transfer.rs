@@ -269,18 +269,21 @@ pub async fn export_tasks_csv(
         let time = |d: &Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339()).unwrap_or_default();
         let done = t.checklist.iter().filter(|i| i.done).count();
         let checklist = if t.checklist.is_empty() { String::new() } else { format!("{done}/{}", t.checklist.len()) };
-        w.write_record([
-            t.title.as_str(),
-            t.status.as_str(),
-            t.priority.as_str(),
-            &time(&t.due_at),
-            t.assignee.as_deref().unwrap_or(""),
-            &t.labels.join(", "),
-            &time(&t.completed_at),
-            &time(&t.created_at),
-            &checklist,
-            t.description.as_str(),
-        ])
+        write_cells(
+            &mut w,
+            [
+                t.title.as_str(),
+                t.status.as_str(),
+                t.priority.as_str(),
+                &time(&t.due_at),
+                t.assignee.as_deref().unwrap_or(""),
+                &t.labels.join(", "),
+                &time(&t.completed_at),
+                &time(&t.created_at),
+                &checklist,
+                t.description.as_str(),
+            ],
+        )
         .map_err(csv_err)?;
     }
     let body = w.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
@@ -293,6 +296,21 @@ pub async fn export_tasks_csv(
         .into_response())
 }
 
+/// A cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or carriage
+/// return first) gets a leading `'`, as OWASP recommends against CSV injection: a task
+/// title like `=HYPERLINK(…)` must open as text in whoever's spreadsheet.
+pub fn csv_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        _ => text.into(),
+    }
+}
+
+/// Writes one CSV record of user text, every cell neutralised by [`csv_cell`].
+fn write_cells<const N: usize>(w: &mut csv::Writer<Vec<u8>>, cells: [&str; N]) -> csv::Result<()> {
+    w.write_record(cells.map(csv_cell).iter().map(|c| c.as_ref()))
+}
+
 fn at(field: String) -> impl Fn(FieldError) -> FieldError {
     move |mut e| {
         e.field = field.clone();
@@ -300,8 +318,51 @@ fn at(field: String) -> impl Fn(FieldError) -> FieldError {
     }
 }
 
+/// Labels one task may carry: the task API's limit.
+pub const MAX_TASK_LABELS: usize = 50;
+/// Labels, checklist items per task, comments per task, and totals of one import:
+/// bounds on the work a single request can ask for (the body limit alone still lets
+/// 10 MiB of tiny items through).
+pub const MAX_LABELS: usize = 1_000;
+pub const MAX_TASK_CHECKLIST: usize = 500;
+pub const MAX_TASK_COMMENTS: usize = 1_000;
+pub const MAX_CHECKLIST_ITEMS: usize = 20_000;
+pub const MAX_COMMENTS: usize = 20_000;
+pub const MAX_RELATIONS: usize = 20_000;
+
+/// Refuses a document over one of the bounds above, before anything else is looked at.
+fn check_sizes(doc: &ProjectExport, f: &mut Fields) {
+    if doc.labels.len() > MAX_LABELS {
+        f.push("labels", "too_many", format!("an import holds at most {MAX_LABELS} labels"));
+    }
+    if doc.relations.len() > MAX_RELATIONS {
+        f.push("relations", "too_many", format!("an import holds at most {MAX_RELATIONS} relations"));
+    }
+    let items: usize = doc.tasks.iter().map(|t| t.checklist.len()).sum();
+    if items > MAX_CHECKLIST_ITEMS {
+        f.push("tasks", "too_many", format!("an import holds at most {MAX_CHECKLIST_ITEMS} checklist items"));
+    }
+    let comments: usize = doc.tasks.iter().map(|t| t.comments.len()).sum();
+    if comments > MAX_COMMENTS {
+        f.push("tasks", "too_many", format!("an import holds at most {MAX_COMMENTS} comments"));
+    }
+    for (i, t) in doc.tasks.iter().enumerate() {
+        if t.labels.len() > MAX_TASK_LABELS {
+            f.push(&format!("tasks[{i}].labels"), "too_many", format!("a task has at most {MAX_TASK_LABELS} labels"));
+        }
+        if t.checklist.len() > MAX_TASK_CHECKLIST {
+            let message = format!("a task has at most {MAX_TASK_CHECKLIST} checklist items");
+            f.push(&format!("tasks[{i}].checklist"), "too_many", message);
+        }
+        if t.comments.len() > MAX_TASK_COMMENTS {
+            let message = format!("a task has at most {MAX_TASK_COMMENTS} comments in an import");
+            f.push(&format!("tasks[{i}].comments"), "too_many", message);
+        }
+    }
+}
+
 /// Every value of the document, checked before anything is written.
-fn validate(doc: &ProjectExport) -> AppResult<()> {
+pub fn validate(doc: &ProjectExport) -> AppResult<()> {
     let mut f = Fields::default();
     if doc.format != FORMAT {
         f.push("format", "unsupported", format!("format must be {FORMAT}"));
@@ -314,11 +375,17 @@ fn validate(doc: &ProjectExport) -> AppResult<()> {
     if doc.tasks.len() > 10_000 {
         f.push("tasks", "too_many", "an import holds at most 10 000 tasks");
     }
+    check_sizes(doc, &mut f);
+    if !f.0.is_empty() {
+        // Too big: the per-item checks below would only add work and noise.
+        return f.finish();
+    }
+    let label_names: std::collections::HashSet<&str> = doc.labels.iter().map(|l| l.name.as_str()).collect();
     for (i, t) in doc.tasks.iter().enumerate() {
         f.take(TaskTitle::parse(&t.title).map_err(at(format!("tasks[{i}].title"))));
         f.take(TaskDescription::parse(&t.description).map_err(at(format!("tasks[{i}].description"))));
         for name in &t.labels {
-            if !doc.labels.iter().any(|l| &l.name == name) {
+            if !label_names.contains(name.as_str()) {
                 f.push(&format!("tasks[{i}].labels"), "unknown_label", format!("label {name:?} is not in labels"));
             }
         }
@@ -350,20 +417,47 @@ pub async fn import_project(
     principal: Principal,
     ApiJson(doc): ApiJson<ProjectExport>,
 ) -> AppResult<Response> {
-    let report = import_document(&state, &principal, &doc, ImportReport::default()).await?;
+    let report = import_document(&state, &principal, doc, ImportReport::default()).await?;
     Ok((StatusCode::CREATED, axum::Json(report)).into_response())
 }
 
+/// One of the `max_concurrent_imports` permits, or 503 with `Retry-After` at once: a
+/// burst of imports waits on the client side, not in this process's memory.
+pub fn import_permit(state: &AppState) -> AppResult<tokio::sync::OwnedSemaphorePermit> {
+    state.imports.clone().try_acquire_owned().map_err(|_| AppError::Unavailable("too many imports at once"))
+}
+
 /// Writes a document as a new project in one transaction, adding to `report` (which
-/// may already list what a converter from another tool left out).
+/// may already list what a converter from another tool left out). Holds an import
+/// permit while it runs.
 pub async fn import_document(
     state: &AppState,
     principal: &Principal,
-    doc: &ProjectExport,
+    doc: ProjectExport,
+    report: ImportReport,
+) -> AppResult<ImportReport> {
+    principal.require_write()?;
+    let _permit = import_permit(state)?;
+    write_document(state, principal, doc, report).await
+}
+
+/// [`import_document`] for a caller that already holds an import permit.
+pub async fn write_document(
+    state: &AppState,
+    principal: &Principal,
+    doc: ProjectExport,
     mut report: ImportReport,
 ) -> AppResult<ImportReport> {
     principal.require_write()?;
-    validate(doc)?;
+    // Checking every value of a large document is CPU work: off the async workers.
+    let (doc, valid) = tokio::task::spawn_blocking(move || {
+        let valid = validate(&doc);
+        (doc, valid)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    valid?;
+    let doc = &doc;
     let me = principal.user.email.to_lowercase();
     let db = &state.db;
     let now = now_millis();
@@ -383,6 +477,7 @@ pub async fn import_document(
         }
     }
     report.labels = labels.len();
+    let label_ids: std::collections::HashMap<&str, i64> = labels.iter().map(|(n, id)| (n.as_str(), *id)).collect();
     let mut last_positions: Vec<(TaskStatus, crate::domain::Position)> = Vec::new();
     let mut task_ids = Vec::with_capacity(doc.tasks.len());
     for (i, t) in doc.tasks.iter().enumerate() {
@@ -427,8 +522,9 @@ pub async fn import_document(
             let start = ms(&t.recurrence_start).or(fields.due_at);
             repo::recurrence::set_rule(db, &mut tx, row.id, Some(rule.as_str()), start).await?;
         }
-        let mut ids: Vec<i64> = labels.iter().filter(|(n, _)| t.labels.contains(n)).map(|(_, id)| *id).collect();
+        let mut ids: Vec<i64> = t.labels.iter().filter_map(|n| label_ids.get(n.as_str()).copied()).collect();
         ids.sort_unstable();
+        ids.dedup();
         repo::tasks::set_labels(db, &mut tx, row.id, &ids).await?;
         let created_change = repo::activity::Change { field: "created", old: None, new: Some(row.title.clone()) };
         repo::activity::record(db, &mut tx, row.id, principal.id(), &[created_change], now).await?;
@@ -480,4 +576,19 @@ pub async fn import_document(
     tx.commit().await?;
     state.metrics.tasks_created.inc_by(report.tasks as u64);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn formula_cells_open_as_text() {
+        for raw in ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "=HYPERLINK(\"http://x\")"] {
+            assert_eq!(csv_cell(raw), format!("'{raw}"), "{raw:?}");
+        }
+        for raw in ["", "Plan", "a=b", "1-2", "'quoted", " =x"] {
+            assert_eq!(csv_cell(raw), raw, "{raw:?}");
+        }
+    }
 }

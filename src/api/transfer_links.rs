@@ -28,7 +28,8 @@ pub async fn export(
     project_id: i64,
     tasks: &[TaskRow],
 ) -> Result<(Vec<Option<usize>>, Vec<RelationExport>), sqlx::Error> {
-    let index = |id: i64| tasks.iter().position(|t| t.id == id);
+    let by_id: std::collections::HashMap<i64, usize> = tasks.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
+    let index = |id: i64| by_id.get(&id).copied();
     let parents = tasks.iter().map(|t| t.parent_id.and_then(index)).collect();
     let mut relations: Vec<RelationExport> = repo::relations::in_project(db, c, project_id)
         .await?

@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_webhook, list_webhooks))
         .routes(routes!(update_webhook, delete_webhook))
         .routes(routes!(list_deliveries))
+        .routes(routes!(confirm_webhook))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -44,6 +45,13 @@ pub struct WebhookView {
     /// `task.created`, `task.updated`, `task.completed`, `task.deleted`, `comment.created`.
     pub events: Vec<String>,
     pub active: bool,
+    /// The user id of the owner who created the webhook.
+    pub created_by: i64,
+    /// The owner who confirmed it last, when one did; they answer for it now.
+    pub confirmed_by: Option<i64>,
+    /// Set when the webhook sends nothing until an owner confirms it
+    /// (`owner_lost_rights`: the owner who answered for it was demoted or left).
+    pub paused_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -56,6 +64,9 @@ impl From<&WebhookRow> for WebhookView {
             url: w.url.clone(),
             events: w.events.split(',').filter(|e| !e.is_empty()).map(str::to_owned).collect(),
             active: w.active == 1,
+            created_by: w.created_by,
+            confirmed_by: w.confirmed_by,
+            paused_reason: w.paused_reason.clone(),
             created_at: to_rfc3339(w.created_at),
             updated_at: to_rfc3339(w.updated_at),
         }
@@ -275,4 +286,24 @@ pub async fn list_deliveries(
     let row = repo::webhooks::get(db, &mut c, id, webhook_id).await?.ok_or(AppError::NotFound)?;
     let rows = repo::webhooks::deliveries(db, &mut c, row.id, 50).await?;
     Ok(axum::Json(rows.iter().map(DeliveryView::from).collect()))
+}
+
+/// Confirms a webhook paused because the owner who answered for it lost owner rights:
+/// it sends again, and the confirming owner answers for it from now on. Owners only.
+#[utoipa::path(post, path = "/projects/{id}/webhooks/{webhook_id}/confirm", tag = "webhooks",
+    params(("id" = i64, Path), ("webhook_id" = i64, Path)),
+    security(("session" = []), ("token" = [])), responses((status = 200, body = WebhookView), WriteErrors))]
+pub async fn confirm_webhook(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, webhook_id)): Path<(i64, i64)>,
+) -> AppResult<axum::Json<WebhookView>> {
+    principal.require_write()?;
+    let db = &state.db;
+    let mut tx = db.begin().await?;
+    require_owner(db, &mut tx, id, principal.id()).await?;
+    let row = repo::webhooks::get(db, &mut tx, id, webhook_id).await?.ok_or(AppError::NotFound)?;
+    let row = repo::webhooks::confirm(db, &mut tx, row.id, principal.id(), now_millis()).await?;
+    tx.commit().await?;
+    Ok(axum::Json(WebhookView::from(&row)))
 }

@@ -72,18 +72,18 @@ pub async fn upload(State(state): State<AppState>, user: WebUser, headers: Heade
     }
     let name = Some(up.name.as_str()).filter(|n| !n.is_empty());
     let result = match up.kind.as_str() {
-        "todoist" => {
-            import_file(&state, &user.principal, Source::Todoist, &up.file, name).await.map(|r| (r.report, r.columns))
-        }
-        "trello" => {
-            import_file(&state, &user.principal, Source::Trello, &up.file, name).await.map(|r| (r.report, r.columns))
-        }
+        "todoist" => import_file(&state, &user.principal, Source::Todoist, up.file.into(), name)
+            .await
+            .map(|r| (r.report, r.columns)),
+        "trello" => import_file(&state, &user.principal, Source::Trello, up.file.into(), name)
+            .await
+            .map(|r| (r.report, r.columns)),
         _ => match parse_json::<ProjectExport>(&up.file) {
             Ok(mut doc) => {
                 if let Some(name) = name {
                     doc.name = name.to_owned();
                 }
-                import_document(&state, &user.principal, &doc, ImportReport::default()).await.map(|r| (r, vec![]))
+                import_document(&state, &user.principal, doc, ImportReport::default()).await.map(|r| (r, vec![]))
             }
             Err(e) => Err(e),
         },

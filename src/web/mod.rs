@@ -67,6 +67,7 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/webhooks", post(webhooks::create))
         .route("/projects/{id}/webhooks/{webhook_id}", get(webhooks::show))
         .route("/projects/{id}/webhooks/{webhook_id}/delete", post(webhooks::delete))
+        .route("/projects/{id}/webhooks/{webhook_id}/confirm", post(webhooks::confirm))
         .route("/projects/{id}/tasks", post(tasks::create))
         .route("/projects/{id}/bulk", post(bulk::apply))
         .route("/tasks/{id}", get(tasks::show).post(tasks::update))

@@ -13,7 +13,7 @@ use crate::{
     db::repo::{self, projects::ProjectRow},
     domain::Role,
     error::AppError,
-    extract::{ApiJson, Path},
+    extract::{ApiJson, Path, QueryPairs},
     state::AppState,
 };
 
@@ -135,7 +135,13 @@ async fn settings_page(
         repo::webhooks::list(&state.db, &mut c, id)
             .await?
             .iter()
-            .map(|w| json!({"id": w.id, "url": w.url, "events": w.events.replace(',', ", "), "active": w.active == 1}))
+            .map(|w| {
+                // Who answers for it: the creator, or the owner who confirmed it last.
+                let owner = w.confirmed_by.unwrap_or(w.created_by);
+                let by = members.iter().find(|m| m["user_id"] == owner).and_then(|m| m["display_name"].as_str());
+                json!({"id": w.id, "url": w.url, "events": w.events.replace(',', ", "), "active": w.active == 1,
+                       "paused": w.paused_reason.is_some(), "by": by.unwrap_or("a former member")})
+            })
             .collect()
     } else {
         vec![]
@@ -231,7 +237,9 @@ pub async fn remove_member(
     WebPath((id, user_id)): WebPath<(i64, i64)>,
     _form: CsrfForm,
 ) -> WebResult {
-    let r = members::remove_member(State(state.clone()), user.principal.clone(), Path((id, user_id))).await;
+    let r =
+        members::remove_member(State(state.clone()), user.principal.clone(), Path((id, user_id)), QueryPairs(vec![]))
+            .await;
     if r.is_ok() && user_id == user.id() {
         return Ok(redirect("/projects", Some("member_removed")));
     }

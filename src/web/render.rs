@@ -179,6 +179,7 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "bulk_updated" => "The selected tasks were changed.",
         "bulk_deleted" => "The selected tasks were deleted.",
         "webhook_deleted" => "Webhook deleted.",
+        "webhook_confirmed" => "Webhook confirmed: it sends again.",
         "signed_out" => "You are signed out.",
         _ => return None,
     })

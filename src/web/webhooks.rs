@@ -49,6 +49,16 @@ pub async fn delete(
     settings_change(&state, &user, id, r, "webhook_deleted").await
 }
 
+pub async fn confirm(
+    State(state): State<AppState>,
+    user: WebUser,
+    WebPath((id, wid)): WebPath<(i64, i64)>,
+    _form: CsrfForm,
+) -> WebResult {
+    let r = webhooks::confirm_webhook(State(state.clone()), user.principal.clone(), Path((id, wid))).await.map(drop);
+    settings_change(&state, &user, id, r, "webhook_confirmed").await
+}
+
 pub async fn show(State(state): State<AppState>, user: WebUser, WebPath((id, wid)): WebPath<(i64, i64)>) -> WebResult {
     webhook_page(&state, &user, id, wid, None).await
 }

@@ -127,7 +127,7 @@ async fn attempt(state: &AppState, d: &ClaimedDelivery) -> Result<Answer, AppErr
         let mut c = state.db.conn().await?;
         repo::webhooks::by_id(&state.db, &mut c, d.webhook_id).await?
     };
-    let Some(webhook) = webhook.filter(|w| w.active == 1) else {
+    let Some(webhook) = webhook.filter(|w| w.active == 1 && w.paused_reason.is_none()) else {
         return Ok(Answer::Refused("the webhook was disabled".into()));
     };
     let url = match target::check_url(&webhook.url, allow) {

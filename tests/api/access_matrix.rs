@@ -549,3 +549,157 @@ both!(every_endpoint_by_every_caller, |b| async move {
         panic!("access matrix mismatches (! = wrong cell, got≠expected):\n{out}");
     }
 });
+
+/// One channel a removed member could still hear from the project through, and
+/// whether it still carried anything after the removal.
+struct ChannelRow {
+    channel: &'static str,
+    leaked: bool,
+    detail: String,
+}
+
+both!(a_removed_member_gets_nothing_on_any_channel, |b| async move {
+    use task_manager::notify::{outbox::deliver_due, schedule};
+    let sink = crate::common::smtp::SmtpSink::start().await;
+    let app = crate::notifications::app_with_smtp(b, &sink).await;
+    let (alice, _) = app.user("alice").await;
+    let (bob, bob_id) = app.user("bob").await;
+    let pid = create_project(&app, &alice, "Launch").await;
+    add_member(&app, &alice, pid, "bob", "editor").await;
+    let settings = json!({"digest_time": "00:00", "reminder_lead_minutes": 1440});
+    assert_eq!(app.call(&bob, Method::PATCH, "/api/v1/me/notifications", Some(settings)).await.0, 200);
+    let at = |m: i64| chrono::DateTime::from_timestamp_millis(task_manager::domain::now_millis() + m * 60_000).unwrap();
+    let overdue =
+        create_task(&app, &alice, pid, json!({"title": "Overdue", "assignee_id": bob_id, "due_at": at(-120)})).await
+            ["id"]
+            .as_i64()
+            .unwrap();
+    let soon = create_task(&app, &alice, pid, json!({"title": "Soon", "assignee_id": bob_id, "due_at": at(60)})).await
+        ["id"]
+        .as_i64()
+        .unwrap();
+    let his = create_task(&app, &bob, pid, json!({"title": "Bob's own"})).await["id"].as_i64().unwrap();
+    deliver_due(&app.state).await.unwrap();
+    let mails_before = sink.messages().len();
+
+    // Bob is removed; his tasks are unassigned and each task's activity says so.
+    assert_eq!(
+        app.call(&alice, Method::DELETE, &format!("/api/v1/projects/{pid}/members/{bob_id}"), None).await.0,
+        204
+    );
+    for t in [overdue, soon] {
+        let task = get_task(&app, &alice, t).await;
+        assert_eq!(task["assignee_id"], Value::Null, "{task}");
+        let (_, activity) = app.call(&alice, Method::GET, &format!("/api/v1/tasks/{t}/activity"), None).await;
+        let text = activity.to_string();
+        assert!(text.contains("assignee_id") && text.contains(&bob_id.to_string()), "{activity}");
+    }
+    // Confidential changes after he left, and data from before this rule existed: a
+    // task that still names him as its assignee.
+    for t in [overdue, soon, his] {
+        let (s, _) = app
+            .call(&alice, Method::PATCH, &format!("/api/v1/tasks/{t}"), Some(json!({"title": format!("Secret {t}")})))
+            .await;
+        assert_eq!(s, 200);
+    }
+    sqlx::query("update task set assignee_id = $1 where id = $2 or id = $3")
+        .bind(bob_id)
+        .bind(overdue)
+        .bind(soon)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let (s, _) = app
+        .call(&alice, Method::POST, &format!("/api/v1/tasks/{his}/comments"), Some(json!({"body": "Secret note"})))
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) = app
+        .call(&alice, Method::PATCH, &format!("/api/v1/tasks/{overdue}"), Some(json!({"assignee_id": bob_id})))
+        .await;
+    assert_eq!(s, 422, "a removed member cannot be assigned again");
+
+    let now = task_manager::domain::now_millis();
+    let reminders = schedule::queue_due_soon(&app.state, now).await.unwrap();
+    let digests = schedule::queue_digests(&app.state, now).await.unwrap();
+    deliver_due(&app.state).await.unwrap();
+    let to_bob: Vec<_> =
+        sink.messages().into_iter().skip(mails_before).filter(|m| m.envelope_to == "bob@example.com").collect();
+    let mail = |what: &str| to_bob.iter().filter(|m| m.subject.contains(what) || m.text.contains(what)).count();
+    let status = |path: String| {
+        let bob = bob.clone();
+        let url = app.url(&path);
+        async move { bob.get(url).send().await.unwrap().status().as_u16() }
+    };
+    let (_, account) = app.call(&bob, Method::GET, "/api/v1/me/export", None).await;
+    let rows = [
+        ChannelRow { channel: "e-mail: assignment", leaked: mail("assigned") > 0, detail: format!("{to_bob:?}") },
+        ChannelRow { channel: "e-mail: comment", leaked: mail("commented") > 0, detail: format!("{to_bob:?}") },
+        ChannelRow {
+            channel: "digest",
+            leaked: digests > 0 || mail("Your tasks") > 0,
+            detail: format!("{digests} queued"),
+        },
+        ChannelRow {
+            channel: "reminder",
+            leaked: reminders > 0 || mail("Secret") > 0,
+            detail: format!("{reminders} queued"),
+        },
+        ChannelRow {
+            channel: "export: project",
+            leaked: status(format!("/api/v1/projects/{pid}/export")).await != 404,
+            detail: String::new(),
+        },
+        ChannelRow {
+            channel: "export: tasks.csv",
+            leaked: status(format!("/api/v1/projects/{pid}/tasks.csv")).await != 404,
+            detail: String::new(),
+        },
+        ChannelRow {
+            channel: "export: account",
+            leaked: account.to_string().contains("Secret") || account.to_string().contains("Launch"),
+            detail: account.to_string(),
+        },
+        ChannelRow {
+            channel: "webhooks",
+            leaked: status(format!("/api/v1/projects/{pid}/webhooks")).await != 404,
+            detail: String::new(),
+        },
+        ChannelRow {
+            channel: "my tasks",
+            leaked: status("/api/v1/me/tasks".into()).await != 200 || {
+                let (_, mine) = app.call(&bob, Method::GET, "/api/v1/me/tasks", None).await;
+                mine.to_string().contains("Secret")
+            },
+            detail: String::new(),
+        },
+    ];
+    let leaks: Vec<String> = rows.iter().filter(|r| r.leaked).map(|r| format!("{}: {}", r.channel, r.detail)).collect();
+    assert!(leaks.is_empty(), "a removed member still hears from the project:\n{}", leaks.join("\n"));
+    assert!(to_bob.is_empty(), "{to_bob:#?}");
+});
+
+both!(the_owner_chooses_who_takes_over_a_leaving_members_tasks, |b| async move {
+    let app = TestApp::spawn(b).await;
+    let (alice, alice_id) = app.user("alice").await;
+    let (_, carol_id) = app.user("carol").await;
+    let (_, outsider_id) = app.user("olaf").await;
+    let pid = create_project(&app, &alice, "Hand over").await;
+    add_member(&app, &alice, pid, "carol", "editor").await;
+    let t = create_task(&app, &alice, pid, json!({"title": "Carol's", "assignee_id": carol_id})).await["id"]
+        .as_i64()
+        .unwrap();
+    let url = format!("/api/v1/projects/{pid}/members/{carol_id}");
+    let before = snapshot(&app).await;
+    for bad in [
+        format!("{url}?reassign_to={outsider_id}"),
+        format!("{url}?reassign_to={carol_id}"),
+        format!("{url}?reassign_to=x"),
+    ] {
+        let (s, p) = app.call(&alice, Method::DELETE, &bad, None).await;
+        assert_eq!((s.as_u16(), field_names(&p)), (422, vec!["reassign_to".to_owned()]), "{bad}: {p}");
+    }
+    assert_unchanged(&before, &snapshot(&app).await, "refused removals");
+    let (s, _) = app.call(&alice, Method::DELETE, &format!("{url}?reassign_to={alice_id}"), None).await;
+    assert_eq!(s, 204);
+    assert_eq!(get_task(&app, &alice, t).await["assignee_id"], alice_id);
+});

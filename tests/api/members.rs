@@ -88,3 +88,70 @@ both!(add_change_remove_and_last_owner, |b| async move {
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["user_id"], ed_id);
 });
+
+both!(owners_demoting_each_other_at_once_leave_an_owner, |b| async move {
+    let app = TestApp::spawn(b).await;
+    let (a, a_id) = app.user("ann").await;
+    let (bo, b_id) = app.user("bob").await;
+    let mut projects = vec![];
+    for n in 0..10 {
+        let pid = create_project(&app, &a, &format!("Pair {n}")).await;
+        add_member(&app, &a, pid, "bob", "owner").await;
+        projects.push(pid);
+    }
+    // Each pair of owners demotes the other at the same moment, on every project at once.
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(projects.len() * 2));
+    let mut calls = vec![];
+    for &pid in &projects {
+        for (client, other) in [(a.clone(), b_id), (bo.clone(), a_id)] {
+            let (start, url) = (start.clone(), app.url(&format!("/api/v1/projects/{pid}/members/{other}")));
+            calls.push(tokio::spawn(async move {
+                start.wait().await;
+                client.patch(url).json(&json!({"role": "editor"})).send().await.unwrap().status().as_u16()
+            }));
+        }
+    }
+    let mut statuses = vec![];
+    for c in calls {
+        statuses.push(c.await.unwrap());
+    }
+    assert!(statuses.iter().all(|s| [200, 403, 409].contains(s)), "{statuses:?}");
+    for &pid in &projects {
+        let (s, list) = app.call(&a, Method::GET, &format!("/api/v1/projects/{pid}/members"), None).await;
+        assert_eq!(s, 200, "{list}");
+        let owners = list.as_array().unwrap().iter().filter(|m| m["role"] == "owner").count();
+        assert_eq!(owners, 1, "project {pid} must keep exactly one owner: {list} ({statuses:?})");
+    }
+});
+
+both!(administrators_repair_a_project_without_owner, |b| async move {
+    let app = TestApp::spawn(b).await;
+    let (admin, _) = crate::admin::admin_client(&app).await;
+    let (owner, _) = app.user("own").await;
+    let (ed, ed_id) = app.user("ed").await;
+    let pid = create_project(&app, &owner, "Orphan").await;
+    add_member(&app, &owner, pid, "ed", "editor").await;
+    // A project left without an owner, as the race above could leave one before.
+    sqlx::query("update project_member set role = 'editor' where project_id = $1")
+        .bind(pid)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let url = format!("/api/v1/admin/projects/{pid}/owners");
+
+    let before = snapshot(&app).await;
+    assert_eq!(app.call(&ed, Method::POST, &url, Some(json!({"user_id": ed_id}))).await.0, 403);
+    let (s, p) = app.call(&admin, Method::POST, &url, Some(json!({"user_id": 999_999}))).await;
+    assert_eq!((s.as_u16(), field_names(&p)), (422, vec!["user_id".to_owned()]), "{p}");
+    let (s, _) =
+        app.call(&admin, Method::POST, "/api/v1/admin/projects/999999/owners", Some(json!({"user_id": ed_id}))).await;
+    assert_eq!(s, 404);
+    assert_unchanged(&before, &snapshot(&app).await, "refused repairs");
+
+    let (s, list) = app.call(&admin, Method::POST, &url, Some(json!({"user_id": ed_id}))).await;
+    assert_eq!(s, 200, "{list}");
+    assert!(list.as_array().unwrap().iter().any(|m| m["user_id"] == ed_id && m["role"] == "owner"), "{list}");
+    // The repaired owner manages the project again.
+    let (s, _) = app.call(&ed, Method::PATCH, &format!("/api/v1/projects/{pid}"), Some(json!({"name": "Fixed"}))).await;
+    assert_eq!(s, 200);
+});

@@ -16,7 +16,7 @@ use crate::{
     helpers::*,
 };
 
-async fn app_with_smtp(b: Backend, sink: &SmtpSink) -> TestApp {
+pub async fn app_with_smtp(b: Backend, sink: &SmtpSink) -> TestApp {
     let port = sink.port;
     TestApp::spawn_with(b, move |c| {
         c.smtp_host = Some("127.0.0.1".into());

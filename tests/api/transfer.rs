@@ -204,3 +204,26 @@ both!(a_bad_import_writes_nothing_and_outsiders_cannot_export, |b| async move {
     assert!(s == 400 || s == 422);
     assert_unchanged(&before, &snapshot(&app).await, "refused imports");
 });
+
+both!(csv_cells_that_start_a_formula_open_as_text, |b| async move {
+    let app = TestApp::spawn(b).await;
+    let (owner, _) = app.user("csv").await;
+    let pid = create_project(&app, &owner, "Sheets").await;
+    let label = create_label(&app, &owner, pid, "@cmd").await;
+    for title in ["=HYPERLINK(\"http://127.0.0.1/x\",\"y\")", "+1+1", "-2", "@SUM(1)", "Plain"] {
+        create_task(&app, &owner, pid, json!({"title": title, "labels": [label], "description": "=cmd|' /C calc'!A0"}))
+            .await;
+    }
+    let text = owner.get(app.url(&format!("/api/v1/projects/{pid}/tasks.csv"))).send().await.unwrap().text().await;
+    let text = text.unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let mut titles = vec![];
+    for row in rows.records() {
+        let row = row.unwrap();
+        titles.push(row[0].to_owned());
+        assert_eq!(&row[5], "'@cmd", "labels cell: {text}");
+        assert_eq!(&row[9], "'=cmd|' /C calc'!A0", "description cell: {text}");
+    }
+    titles.sort();
+    assert_eq!(titles, ["'+1+1", "'-2", "'=HYPERLINK(\"http://127.0.0.1/x\",\"y\")", "'@SUM(1)", "Plain"], "{text}");
+});

@@ -227,3 +227,66 @@ both!(redirects_are_never_followed, |b| async move {
     assert_eq!((status.as_str(), code), ("failed", Some(302)));
     assert!(error.unwrap().contains("redirects are not followed"));
 });
+
+both!(a_webhook_pauses_when_its_owner_loses_owner_rights_until_another_owner_confirms, |b| async move {
+    let (receiver, url) = Receiver::start(&[200]).await;
+    let app = app_allowing_private(b).await;
+    let (ann, ann_id) = app.user("ann").await;
+    let (ben, ben_id) = app.user("ben").await;
+    let pid = create_project(&app, &ann, "Shared").await;
+    add_member(&app, &ann, pid, "ben", "owner").await;
+    let hooks = format!("/api/v1/projects/{pid}/webhooks");
+    let mut ids = vec![];
+    for who in [&ben, &ben] {
+        let (s, w) = app.call(who, Method::POST, &hooks, Some(json!({"url": url, "events": ["task.created"]}))).await;
+        assert_eq!(s, 201, "{w}");
+        assert_eq!((w["created_by"].as_i64(), &w["paused_reason"]), (Some(ben_id), &Value::Null));
+        ids.push(w["id"].as_i64().unwrap());
+    }
+    let (_, w) = app.call(&ann, Method::POST, &hooks, Some(json!({"url": url, "events": ["task.created"]}))).await;
+    let by_ann = w["id"].as_i64().unwrap();
+    create_task(&app, &ann, pid, json!({"title": "Before"})).await;
+    deliver_due(&app.state).await.unwrap();
+    assert_eq!(receiver.requests().len(), 3);
+
+    // Ben is demoted: his webhooks pause, Ann's keeps sending.
+    let (s, _) = app
+        .call(&ann, Method::PATCH, &format!("/api/v1/projects/{pid}/members/{ben_id}"), Some(json!({"role": "editor"})))
+        .await;
+    assert_eq!(s, 200);
+    let (_, list) = app.call(&ann, Method::GET, &hooks, None).await;
+    for w in list.as_array().unwrap() {
+        let paused = if w["id"] == by_ann { Value::Null } else { json!("owner_lost_rights") };
+        assert_eq!(w["paused_reason"], paused, "{list}");
+    }
+    create_task(&app, &ann, pid, json!({"title": "While paused"})).await;
+    deliver_due(&app.state).await.unwrap();
+    assert_eq!(receiver.requests().len(), 4, "only the webhook of a current owner sent");
+
+    // Ben, no longer an owner, cannot confirm; Ann can, and answers for it from then on.
+    let confirm = format!("{hooks}/{}/confirm", ids[0]);
+    assert_eq!(app.call(&ben, Method::POST, &confirm, None).await.0, 403);
+    let (s, w) = app.call(&ann, Method::POST, &confirm, None).await;
+    assert_eq!((s.as_u16(), &w["paused_reason"], w["confirmed_by"].as_i64()), (200, &Value::Null, Some(ann_id)), "{w}");
+    create_task(&app, &ann, pid, json!({"title": "Confirmed"})).await;
+    deliver_due(&app.state).await.unwrap();
+    assert_eq!(receiver.requests().len(), 6, "Ann's two webhooks send, Ben's other one stays paused");
+
+    // Removing an owner pauses theirs too; the settings page shows it with a button.
+    let (cy, cy_id) = app.user("cy").await;
+    add_member(&app, &ann, pid, "cy", "owner").await;
+    let (_, w) = app.call(&cy, Method::POST, &hooks, Some(json!({"url": url, "events": ["task.created"]}))).await;
+    let by_cy = w["id"].as_i64().unwrap();
+    assert_eq!(app.call(&ann, Method::DELETE, &format!("/api/v1/projects/{pid}/members/{cy_id}"), None).await.0, 204);
+    let (_, w) = app.call(&ann, Method::GET, &format!("{hooks}/{by_cy}/deliveries"), None).await;
+    assert!(w.is_array(), "{w}");
+    let (_, list) = app.call(&ann, Method::GET, &hooks, None).await;
+    let cy_hook = list.as_array().unwrap().iter().find(|w| w["id"] == by_cy).unwrap();
+    assert_eq!((cy_hook["created_by"].as_i64(), &cy_hook["paused_reason"]), (Some(cy_id), &json!("owner_lost_rights")));
+    create_task(&app, &ann, pid, json!({"title": "After cy left"})).await;
+    deliver_due(&app.state).await.unwrap();
+    assert_eq!(receiver.requests().len(), 8, "cy's webhook sends nothing after cy left");
+    let html = ann.get(app.url(&format!("/projects/{pid}/settings"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("/projects/{pid}/webhooks/{by_cy}/confirm")), "a Confirm button: {html}");
+    assert!(html.contains("Paused: its owner lost owner rights") && html.contains("a former member"));
+});

@@ -70,6 +70,8 @@ const PALETTE: [&str; 8] = ["#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed
 #[derive(Default)]
 pub struct Labels {
     pub list: Vec<LabelExport>,
+    /// Index in `list` by lower-case name: a file may name thousands of labels.
+    by_name: std::collections::HashMap<String, usize>,
 }
 
 impl Labels {
@@ -78,10 +80,11 @@ impl Labels {
     pub fn add(&mut self, raw: &str, color: Option<&str>, item: &str, skipped: &mut Vec<Skipped>) -> Option<String> {
         let name = fit(&clean(raw), LabelName::MAX, item, "the label name", skipped);
         LabelName::parse(&name).ok()?;
-        if let Some(l) = self.list.iter().find(|l| l.name.to_lowercase() == name.to_lowercase()) {
-            return Some(l.name.clone());
+        if let Some(&i) = self.by_name.get(&name.to_lowercase()) {
+            return Some(self.list[i].name.clone());
         }
         let color = color.map(str::to_owned).unwrap_or_else(|| PALETTE[self.list.len() % PALETTE.len()].to_owned());
+        self.by_name.insert(name.to_lowercase(), self.list.len());
         self.list.push(LabelExport { name: name.clone(), color });
         Some(name)
     }

@@ -87,27 +87,34 @@ pub enum Source {
     Trello,
 }
 
-/// Converts a file and writes it as a new project owned by the caller.
+/// Converts a file and writes it as a new project owned by the caller. The conversion
+/// is CPU work on a blocking thread, and holds one of the import permits
+/// ([`transfer::import_permit`]) until the project is written.
 pub async fn import_file(
     state: &AppState,
     principal: &Principal,
     source: Source,
-    bytes: &[u8],
+    bytes: Bytes,
     name: Option<&str>,
 ) -> AppResult<ToolImportReport> {
     principal.require_write()?;
+    let _permit = transfer::import_permit(state)?;
     let me = &principal.user;
     let tz = crate::web::format::tz(&me.time_zone);
-    let mut conv = match source {
-        Source::Todoist => todoist::convert(bytes, &me.email, tz)?,
-        Source::Trello => trello::convert(bytes, &me.email)?,
-    };
+    let email = me.email.clone();
+    let converted = tokio::task::spawn_blocking(move || match source {
+        Source::Todoist => todoist::convert(&bytes, &email, tz),
+        Source::Trello => trello::convert(&bytes, &email),
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    let mut conv = converted?;
     if let Some(name) = name {
         conv.doc.name = name.to_owned();
     }
     ProjectName::parse(&conv.doc.name).map_err(|e| AppError::Unprocessable(vec![e]))?;
     let report = ImportReport { skipped: conv.skipped, ..ImportReport::default() };
-    let report = transfer::import_document(state, principal, &conv.doc, report).await?;
+    let report = transfer::write_document(state, principal, conv.doc, report).await?;
     Ok(ToolImportReport { report, columns: conv.columns })
 }
 
@@ -132,7 +139,7 @@ async fn respond(
     principal: Principal,
     q: QueryPairs,
     source: Source,
-    body: &[u8],
+    body: Bytes,
 ) -> AppResult<Response> {
     // A read-only caller is refused before the file is looked at.
     principal.require_write()?;
@@ -155,7 +162,7 @@ pub async fn import_todoist(
     q: QueryPairs,
     ImportFile(body): ImportFile,
 ) -> AppResult<Response> {
-    respond(state, principal, q, Source::Todoist, &body).await
+    respond(state, principal, q, Source::Todoist, body).await
 }
 
 /// Creates a project from a Trello board export (JSON). Lists become statuses (by name,
@@ -171,5 +178,5 @@ pub async fn import_trello(
     q: QueryPairs,
     ImportFile(body): ImportFile,
 ) -> AppResult<Response> {
-    respond(state, principal, q, Source::Trello, &body).await
+    respond(state, principal, q, Source::Trello, body).await
 }

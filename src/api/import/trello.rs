@@ -5,6 +5,8 @@
 //! (archived ones, and those of archived lists, are skipped), labels labels with their
 //! Trello colour, checklists checklist items and `commentCard` actions comments.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -154,6 +156,11 @@ pub fn convert(bytes: &[u8], me: &str) -> AppResult<Conversion> {
     let mut open: Vec<(usize, &List)> = board.lists.iter().enumerate().filter(|(_, l)| !l.closed).collect();
     open.sort_by(|a, b| a.1.pos.total_cmp(&b.1.pos));
     let mut lists: Vec<(&str, TaskStatus, Option<String>)> = vec![];
+    // Every lookup by Trello id goes through a map: a board has thousands of cards,
+    // labels and checklists, and a scan per reference grows with their product.
+    let mut list_index: HashMap<&str, usize> = HashMap::new();
+    let all_lists: HashSet<&str> = board.lists.iter().map(|l| l.id.as_str()).collect();
+    let all_cards: HashSet<&str> = board.cards.iter().map(|c| c.id.as_str()).collect();
     for (n, (i, l)) in open.iter().enumerate() {
         let name = clean(&l.name);
         let (status, label, by) = match status_named(&name) {
@@ -164,6 +171,7 @@ pub fn convert(bytes: &[u8], me: &str) -> AppResult<Conversion> {
             }
         };
         columns.push(ColumnMapping { source: format!("list {name:?}"), status, label: label.clone(), by: by.into() });
+        list_index.entry(l.id.as_str()).or_insert(lists.len());
         lists.push((l.id.as_str(), status, label));
     }
     for (i, l) in board.lists.iter().enumerate().filter(|(_, l)| l.closed) {
@@ -173,13 +181,13 @@ pub fn convert(bytes: &[u8], me: &str) -> AppResult<Conversion> {
         });
     }
 
-    let mut label_names: Vec<(&str, String)> = vec![];
+    let mut label_names: HashMap<&str, String> = HashMap::new();
     for (i, l) in board.labels.iter().enumerate() {
         let name =
             if l.name.trim().is_empty() { l.color.clone().unwrap_or_else(|| "unnamed".into()) } else { l.name.clone() };
         if let Some(n) = labels.add(&name, Some(color(l.color.as_deref())), &format!("labels[{i}].name"), &mut skipped)
         {
-            label_names.push((l.id.as_str(), n));
+            label_names.entry(l.id.as_str()).or_insert(n);
         }
     }
 
@@ -191,9 +199,9 @@ pub fn convert(bytes: &[u8], me: &str) -> AppResult<Conversion> {
             skipped.push(Skipped { item, reason: format!("card {:?} is archived in Trello", card.name) });
             continue;
         }
-        match lists.iter().position(|(id, _, _)| *id == card.id_list) {
-            Some(l) => cards.push((l, i, card)),
-            None if board.lists.iter().any(|l| l.id == card.id_list) => {
+        match list_index.get(card.id_list.as_str()) {
+            Some(&l) => cards.push((l, i, card)),
+            None if all_lists.contains(card.id_list.as_str()) => {
                 skipped.push(Skipped { item, reason: format!("card {:?} is in an archived list", card.name) })
             }
             None => skipped.push(Skipped { item, reason: format!("card {:?} is in no list of the board", card.name) }),
@@ -205,14 +213,14 @@ pub fn convert(bytes: &[u8], me: &str) -> AppResult<Conversion> {
     cards.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.pos.total_cmp(&b.2.pos)));
 
     let mut tasks = Vec::with_capacity(cards.len());
-    let mut card_ids: Vec<&str> = Vec::with_capacity(cards.len());
+    let mut card_task: HashMap<&str, usize> = HashMap::with_capacity(cards.len());
     for (l, i, card) in &cards {
         let at = format!("cards[{i}]");
         let (_, list_status, list_label) = &lists[*l];
         let mut names: Vec<String> = list_label.iter().cloned().collect();
         for (j, id) in card.id_labels.iter().enumerate() {
-            match label_names.iter().find(|(lid, _)| *lid == id.as_str()) {
-                Some((_, n)) => names.push(n.clone()),
+            match label_names.get(id.as_str()) {
+                Some(n) => names.push(n.clone()),
                 None => skipped
                     .push(Skipped { item: format!("{at}.idLabels[{j}]"), reason: "no such label on the board".into() }),
             }
@@ -259,21 +267,25 @@ pub fn convert(bytes: &[u8], me: &str) -> AppResult<Conversion> {
             checklist: vec![],
             comments: vec![],
         });
-        card_ids.push(card.id.as_str());
+        card_task.entry(card.id.as_str()).or_insert(tasks.len() - 1);
     }
 
     let mut checklists: Vec<(usize, &Checklist)> = board.checklists.iter().enumerate().collect();
     checklists.sort_by(|a, b| a.1.pos.total_cmp(&b.1.pos));
+    let mut per_card: HashMap<&str, usize> = HashMap::new();
+    for cl in &board.checklists {
+        *per_card.entry(cl.id_card.as_str()).or_default() += 1;
+    }
     for (i, cl) in checklists {
-        let Some(t) = card_ids.iter().position(|id| *id == cl.id_card) else {
-            if !board.cards.iter().any(|c| c.id == cl.id_card) {
+        let Some(&t) = card_task.get(cl.id_card.as_str()) else {
+            if !all_cards.contains(cl.id_card.as_str()) {
                 skipped
                     .push(Skipped { item: format!("checklists[{i}]"), reason: "its card is not on the board".into() });
             }
             continue;
         };
         // One checklist per task here: a card's second checklist keeps its name as a prefix.
-        let several = board.checklists.iter().filter(|c| c.id_card == cl.id_card).count() > 1;
+        let several = per_card.get(cl.id_card.as_str()).copied().unwrap_or(0) > 1;
         let mut items: Vec<(usize, &CheckItem)> = cl.check_items.iter().enumerate().collect();
         items.sort_by(|a, b| a.1.pos.total_cmp(&b.1.pos));
         for (j, item) in items {
@@ -292,8 +304,8 @@ pub fn convert(bytes: &[u8], me: &str) -> AppResult<Conversion> {
     for (i, a) in board.actions.iter().enumerate().rev().filter(|(_, a)| a.kind == "commentCard") {
         let card = a.data.pointer("/card/id").and_then(Value::as_str).unwrap_or("");
         let text = clean(a.data.get("text").and_then(Value::as_str).unwrap_or(""));
-        let Some(t) = card_ids.iter().position(|id| *id == card) else {
-            if !board.cards.iter().any(|c| c.id == card) {
+        let Some(&t) = card_task.get(card) else {
+            if !all_cards.contains(card) {
                 skipped.push(Skipped {
                     item: format!("actions[{i}]"),
                     reason: "a comment on a card not on the board".into(),

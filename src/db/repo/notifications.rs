@@ -95,7 +95,8 @@ pub struct NewNotification<'a> {
     pub now: i64,
 }
 
-/// Queues a notification unless the recipient turned its kind off or is disabled.
+/// Queues a notification unless the recipient turned its kind off, is disabled, or is
+/// no longer a member of the task's project.
 /// Returns whether a row was written.
 pub async fn enqueue(db: &Db, c: &mut Connection, n: &NewNotification<'_>) -> Result<bool, sqlx::Error> {
     let column = settings_column(n.kind);
@@ -106,6 +107,8 @@ pub async fn enqueue(db: &Db, c: &mut Connection, n: &NewNotification<'_>) -> Re
          cast($7 as text), $8, $9, $8 \
          from app_user u left join notification_setting s on s.user_id = u.id \
          where u.id = $2 and u.disabled = 0 and coalesce(s.{column}, 1) = 1 \
+         and (cast($3 as bigint) is null or exists (select 1 from task t join project_member m \
+              on m.project_id = t.project_id and m.user_id = u.id where t.id = cast($3 as bigint))) \
          on conflict (dedupe_key) do nothing"
     );
     let q = sqlx::query(&sql)
@@ -143,6 +146,7 @@ pub async fn queue_due_soon(db: &Db, c: &mut Connection, now: i64, max_lead_ms: 
                from task t \
                join app_user u on u.id = t.assignee_id \
                join project p on p.id = t.project_id \
+               join project_member m on m.project_id = t.project_id and m.user_id = t.assignee_id \
                left join notification_setting s on s.user_id = u.id \
                where t.status in ('todo', 'in_progress', 'blocked') and t.due_at > $1 and t.due_at <= $1 + $2 \
                and t.due_at <= $1 + coalesce(s.reminder_lead_minutes, 1440) * 60000 \
@@ -181,6 +185,7 @@ pub async fn digest_candidates(
                from app_user u left join notification_setting s on s.user_id = u.id \
                where u.disabled = 0 and coalesce(s.digest, 1) = 1 and exists (\
                  select 1 from task t join project p on p.id = t.project_id \
+                 join project_member m on m.project_id = t.project_id and m.user_id = u.id \
                  where t.assignee_id = u.id and t.status in ('todo', 'in_progress', 'blocked') \
                  and t.due_at < $1 and p.archived = 0) \
                order by u.id";
@@ -197,8 +202,8 @@ pub struct DigestTask {
     pub project_name: String,
 }
 
-/// Open tasks assigned to the account, in unarchived projects, due before `due_before`
-/// (overdue and due today), soonest first.
+/// Open tasks assigned to the account, in unarchived projects it is still a member of,
+/// due before `due_before` (overdue and due today), soonest first.
 pub async fn digest_tasks(
     db: &Db,
     c: &mut Connection,
@@ -207,6 +212,7 @@ pub async fn digest_tasks(
 ) -> Result<Vec<DigestTask>, sqlx::Error> {
     let sql = "select t.id, t.title, t.due_at, t.priority, p.name as project_name \
                from task t join project p on p.id = t.project_id \
+               join project_member m on m.project_id = t.project_id and m.user_id = t.assignee_id \
                where t.assignee_id = $1 and t.status in ('todo', 'in_progress', 'blocked') \
                and t.due_at < $2 and p.archived = 0 \
                order by t.due_at, t.id limit 200";

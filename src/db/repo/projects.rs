@@ -53,6 +53,13 @@ pub async fn get_for_member(
     db.observe(op::PROJECT_GET, &sql, sqlx::query_as(&sql).bind(id).bind(user_id).fetch_optional(c)).await
 }
 
+/// Whether the project exists, whoever its members are (administrators only).
+pub async fn exists(db: &Db, c: &mut Connection, id: i64) -> Result<bool, sqlx::Error> {
+    let sql = "select count(*) from project where id = $1";
+    let n: i64 = db.observe(op::PROJECT_GET, sql, sqlx::query_scalar(sql).bind(id).fetch_one(c)).await?;
+    Ok(n > 0)
+}
+
 pub async fn list_for_member(
     db: &Db,
     c: &mut Connection,

@@ -17,9 +17,40 @@ pub struct WebhookRow {
     pub created_by: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Why it sends nothing until an owner confirms it (its owner lost owner rights).
+    pub paused_reason: Option<String>,
+    /// The owner who confirmed it last; it answers for the webhook instead of the creator.
+    pub confirmed_by: Option<i64>,
 }
 
-const COLUMNS: &str = "id, project_id, url, secret, events, active, created_by, created_at, updated_at";
+const COLUMNS: &str =
+    "id, project_id, url, secret, events, active, created_by, created_at, updated_at, paused_reason, confirmed_by";
+
+/// The reason recorded when the webhook's owner is demoted or leaves the project.
+pub const OWNER_LOST_RIGHTS: &str = "owner_lost_rights";
+
+/// Pauses the project's webhooks that `user_id` answers for (created, or confirmed
+/// last), because they are no longer an owner. Returns how many.
+pub async fn pause_for_owner(
+    db: &Db,
+    c: &mut Connection,
+    project_id: i64,
+    user_id: i64,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let sql = "update webhook set paused_reason = $3, updated_at = $4 \
+               where project_id = $1 and coalesce(confirmed_by, created_by) = $2 and paused_reason is null";
+    let q = sqlx::query(sql).bind(project_id).bind(user_id).bind(OWNER_LOST_RIGHTS).bind(now);
+    Ok(db.observe(op::WEBHOOK_WRITE, sql, q.execute(c)).await?.rows_affected())
+}
+
+/// An owner confirms a paused webhook: it sends again, and they now answer for it.
+pub async fn confirm(db: &Db, c: &mut Connection, id: i64, owner_id: i64, now: i64) -> Result<WebhookRow, sqlx::Error> {
+    let sql = format!(
+        "update webhook set paused_reason = null, confirmed_by = $2, updated_at = $3 where id = $1 returning {COLUMNS}"
+    );
+    db.observe(op::WEBHOOK_WRITE, &sql, sqlx::query_as(&sql).bind(id).bind(owner_id).bind(now).fetch_one(c)).await
+}
 
 pub struct NewWebhook<'a> {
     pub project_id: i64,
@@ -76,8 +107,8 @@ pub async fn delete(db: &Db, c: &mut Connection, id: i64) -> Result<(), sqlx::Er
     db.observe(op::WEBHOOK_WRITE, sql, sqlx::query(sql).bind(id).execute(c)).await.map(|_| ())
 }
 
-/// Queues one delivery of `event` to every active webhook of the project that asked
-/// for it, in one statement. Returns how many.
+/// Queues one delivery of `event` to every active, unpaused webhook of the project that
+/// asked for it, in one statement. Returns how many.
 pub async fn enqueue(
     db: &Db,
     c: &mut Connection,
@@ -90,7 +121,8 @@ pub async fn enqueue(
     // `event_id` is unique per delivery: the event's id plus the webhook's.
     let sql = "insert into webhook_delivery (webhook_id, event, event_id, payload, next_attempt_at, created_at) \
                select w.id, $2, $3 || '-' || w.id, $4, $5, $5 from webhook w \
-               where w.project_id = $1 and w.active = 1 and (',' || w.events || ',') like $6";
+               where w.project_id = $1 and w.active = 1 and w.paused_reason is null \
+               and (',' || w.events || ',') like $6";
     let pattern = format!("%,{event},%");
     let q = sqlx::query(sql).bind(project_id).bind(event).bind(event_id).bind(payload).bind(now).bind(pattern);
     Ok(db.observe(op::WEBHOOK_DELIVERY_WRITE, sql, q.execute(c)).await?.rows_affected())
