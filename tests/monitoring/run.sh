@@ -119,7 +119,24 @@ check "route: severity=ticket -> ticket" route --verify.receivers=ticket alertna
 check "route: Watchdog -> heartbeat" route --verify.receivers=heartbeat alertname=Watchdog severity=info service=task-manager
 check "route: unknown severity falls back to ticket" route --verify.receivers=ticket alertname=Other service=task-manager
 check_fails "route: a ticket never goes to the pager" "did not match" route --verify.receivers=pager alertname=TaskManagerJobFailing severity=ticket service=task-manager
+check "the deployed Alertmanager config (stack values) is generated from alerts/alertmanager.yml" scripts/sync-chart-monitoring.sh --check
+check "amtool check-config on the deployed copy" bash -c "'$PY' tests/monitoring/lib/test_config.py helm/kube-prometheus-stack-values.yaml '$TMP/deployed/am.yml' 1 2 && amtool check-config '$TMP/deployed/am.yml'"
+check "Prometheus puts a cluster label on every alert (externalLabels.cluster in the stack values)" "$PY" -c "
+import yaml; d = yaml.safe_load(open('helm/kube-prometheus-stack-values.yaml'))
+assert d['prometheus']['prometheusSpec']['externalLabels']['cluster']"
 check_each "alertmanager live" "$PY" tests/monitoring/lib/alertmanager_live.py "$ROOT"
+# The live test must catch the mistakes it exists for, in the deployed copy.
+mut_am() { # NAME PATTERN SED-EXPR: the live test fails on the stack values changed by SED-EXPR
+  sed "$3" helm/kube-prometheus-stack-values.yaml >"$TMP/mut-stack.yaml"
+  check_fails "alertmanager live catches $1" "$2" "$PY" tests/monitoring/lib/alertmanager_live.py "$ROOT" "$TMP/mut-stack.yaml"
+}
+mut_am "inhibition across namespaces (equal: [service])" "FAIL: staging's TaskManagerDown inhibits nothing in production" \
+  's/      equal: \[service, cluster, namespace\]/      equal: [service]/'
+mut_am "inhibition across clusters" "FAIL: \.\.\. and never another cluster" 's/      equal: \[service, cluster\]$/      equal: [service]/'
+mut_am "grouping across namespaces" "FAIL: every webhook notification holds alerts of one cluster and namespace" \
+  's/  group_by: \[alertname, service, cluster, namespace\]/  group_by: [alertname, service]/'
+mut_am "a heartbeat any Watchdog satisfies" "FAIL: another Watchdog" "s/matchers: \['alertname=\"Watchdog\"', 'service=\"task-manager\"'\]/matchers: ['alertname=\"Watchdog\"']/"
+mut_am "tickets without a mute interval" "FAIL: tickets are muted" '/mute_time_intervals: \[outside-business-hours\]/d'
 
 echo "== Runbooks, dashboards, docs"
 check "one runbook per alert with Meaning/Impact/Diagnosis/Mitigation/Escalation" "$PY" tests/monitoring/check_bundle.py runbooks
