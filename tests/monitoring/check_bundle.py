@@ -127,8 +127,11 @@ def cmd_alerts():
         check(ann.get("summary"), f"{where}: has a summary")
         check("$value" in ann.get("description", ""), f"{where}: description shows {{{{ $value }}}}")
         check(ann.get("runbook_url") == RUNBOOK_BASE + name + ".md", f"{where}: runbook_url is {RUNBOOK_BASE}{name}.md")
-        m = re.fullmatch(r"/d/([a-z0-9-]+)", ann.get("dashboard_url", ""))
-        check(m and m.group(1) in uids, f"{where}: dashboard_url /d/<uid> names an existing dashboard")
+        # On-call lands on the alert's namespace and a time range that shows its start.
+        m = re.fullmatch(r"/d/([a-z0-9-]+)\?var-namespace=\{\{ \$labels\.namespace \}\}&from=now-\d+[mhd]&to=now",
+                         ann.get("dashboard_url", ""))
+        check(m and m.group(1) in uids,
+              f"{where}: dashboard_url /d/<uid>?var-namespace={{{{ $labels.namespace }}}}&from=now-<range>&to=now names an existing dashboard")
         if name not in ALWAYS_FIRING:
             check(r.get("for"), f"{where}: has a for:")
     return finish()

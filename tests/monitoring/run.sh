@@ -145,12 +145,14 @@ check "dashboards/provisioning is a Grafana file provider" "$PY" -c "
 import yaml; d = yaml.safe_load(open('dashboards/provisioning/task-manager.yaml'))
 assert d['apiVersion'] == 1 and d['providers'][0]['type'] == 'file' and d['providers'][0]['options']['path']"
 check "docs/monitoring.md lists external metrics and alerts" "$PY" tests/monitoring/check_bundle.py docs
-check "slo/*.yaml are OpenSLO v1 documents" "$PY" -c "
+check "slo/*.yaml are OpenSLO v1 documents (one condition per AlertPolicy)" "$PY" -c "
 import glob, yaml
 for f in glob.glob('slo/*.yaml'):
     for d in yaml.safe_load_all(open(f)):
         assert d['apiVersion'] == 'openslo/v1', f
-        assert d['kind'] in ('Service', 'SLI', 'SLO', 'AlertPolicy', 'AlertCondition', 'AlertNotificationTarget'), f"
+        assert d['kind'] in ('Service', 'SLI', 'SLO', 'AlertPolicy', 'AlertCondition', 'AlertNotificationTarget'), f
+        # OpenSLO v1: an AlertPolicy holds at most one condition (other OpenSLO tools reject more).
+        assert d['kind'] != 'AlertPolicy' or len(d['spec']['conditions']) == 1, (f, d['metadata']['name'])"
 
 # The end-to-end check always runs: against TM_BIN when given, else a fresh debug build.
 if [ -z "${TM_BIN:-}" ]; then
