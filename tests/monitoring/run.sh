@@ -90,17 +90,18 @@ done
 for t in tests/monitoring/rules/*.test.yml; do
   check "promtool test rules $t" promtool test rules "$t"
 done
-# The tests must be able to fail: without the minimum-traffic guard the low-traffic case pages.
+# The tests must be able to fail: without the relative traffic guard the quiet hour pages.
 mkdir -p "$TMP/mut/alerts" "$TMP/mut/tests/monitoring/rules"
 "$PY" - "$ROOT/alerts/slo.rules.yml" "$TMP/mut/alerts/slo.rules.yml" <<'EOF'
 import re, sys
 text = open(sys.argv[1]).read()
-# drop the "and slo:sli_bad:rate<w>{...} * <s> >= <n>" guard lines
-text = re.sub(r"\n\s*and\n(\s*)slo:sli_bad:rate\w+\{[^}]*\} \* \d+ >= \d+,", ",", text)
+# drop the "and slo:sli_bad:rate<w>{...} >= (<burn> * <budget>) * slo:sli_total:rate<period>{...}" guards
+text, n = re.subn(r"\n\s*and\n\s*slo:sli_bad:rate\w+\{[^}]*\} >= \([^)]*\) \* slo:sli_total:rate\w+\{[^}]*\},", ",", text)
+assert n, "no traffic guard found to remove"
 open(sys.argv[2], "w").write(text)
 EOF
 cp tests/monitoring/rules/slo-api-availability.test.yml "$TMP/mut/tests/monitoring/rules/"
-check_fails "rule tests catch a missing minimum-traffic guard" "low traffic with a few errors does not page" \
+check_fails "rule tests catch a missing relative traffic guard" "a few errors in a quiet hour of a busy service do not page" \
   promtool test rules "$TMP/mut/tests/monitoring/rules/slo-api-availability.test.yml"
 sed 's/(14.4 \* 0.001)/(1.44 * 0.001)/g' alerts/slo.rules.yml >"$TMP/mut/alerts/slo.rules.yml"
 check_fails "rule tests catch a wrong burn-rate threshold" "2% errors for an hour pages" \
@@ -124,6 +125,14 @@ check "amtool check-config on the deployed copy" bash -c "'$PY' tests/monitoring
 check "Prometheus puts a cluster label on every alert (externalLabels.cluster in the stack values)" "$PY" -c "
 import yaml; d = yaml.safe_load(open('helm/kube-prometheus-stack-values.yaml'))
 assert d['prometheus']['prometheusSpec']['externalLabels']['cluster']"
+check "Prometheus retention covers every SLO window plus 5 days (stack values)" "$PY" -c "
+import glob, re, yaml
+unit = {'d': 86400, 'h': 3600, 'w': 604800}
+secs = lambda s: int(s[:-1]) * unit[s[-1]]
+ret = yaml.safe_load(open('helm/kube-prometheus-stack-values.yaml'))['prometheus']['prometheusSpec']['retention']
+windows = [secs(d['spec']['timeWindow'][0]['duration']) for f in glob.glob('slo/*.yaml')
+           for d in yaml.safe_load_all(open(f)) if d['kind'] == 'SLO']
+assert windows and secs(ret) >= max(windows) + 5 * 86400, (ret, max(windows))"
 check_each "alertmanager live" "$PY" tests/monitoring/lib/alertmanager_live.py "$ROOT"
 # The live test must catch the mistakes it exists for, in the deployed copy.
 mut_am() { # NAME PATTERN SED-EXPR: the live test fails on the stack values changed by SED-EXPR
