@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::duration;
-use crate::spec::{Indicator, Slo, Tier, WINDOW_PLACEHOLDER};
+use crate::spec::{Indicator, Slo, Tier, WINDOW_PLACEHOLDER, WINDOW_SECONDS_PLACEHOLDER};
 
 /// Windows every SLO records, in seconds: 5m 30m 1h 2h 6h 1d 3d (plus the SLO period).
 pub const WINDOWS: [u64; 7] = [300, 1_800, 3_600, 7_200, 21_600, 86_400, 259_200];
@@ -101,7 +101,9 @@ fn render_slo(out: &mut String, slo: &Slo, opts: Options) {
     let _ = writeln!(out, "    interval: {}", scaled(INCREASE_STEP));
     out.push_str("    rules:\n");
     let step = scaled(INCREASE_STEP);
-    let (bad, total) = event_queries(slo, &step);
+    // Events, not events per second: rate() becomes increase(), and a query that divides
+    // by the window's seconds (a probe's sample count) divides by 1.
+    let (bad, total) = event_queries(slo, &step, 1);
     let as_increase = |q: &str| q.replace("rate(", "increase(");
     rule(out, "record", "slo:sli_bad:increase5m", &as_increase(&bad), None, &labels, None);
     rule(out, "record", "slo:sli_total:increase5m", &as_increase(&total), None, &labels, None);
@@ -140,15 +142,17 @@ fn render_slo(out: &mut String, slo: &Slo, opts: Options) {
     budget_alerts(out, slo, opts);
 }
 
-/// The bad and total queries of `slo` over `range`, bad falling back to zero.
-fn event_queries(slo: &Slo, range: &str) -> (String, String) {
-    let total = slo.total_query.replace(WINDOW_PLACEHOLDER, range);
+/// The bad and total queries of `slo` over `range` (`seconds` long, for queries that
+/// count samples and divide by the window), bad falling back to zero.
+fn event_queries(slo: &Slo, range: &str, seconds: u64) -> (String, String) {
+    let fill = |q: &str| q.replace(WINDOW_PLACEHOLDER, range).replace(WINDOW_SECONDS_PLACEHOLDER, &seconds.to_string());
+    let total = fill(&slo.total_query);
     let bad = match &slo.indicator {
         // A selector of bad events matches nothing until the first one happens:
         // fall back to zero so the ratio exists whenever there is traffic.
-        Indicator::Bad(q) => format!("({})\nor\n0 * ({})", q.replace(WINDOW_PLACEHOLDER, range), total),
+        Indicator::Bad(q) => format!("({})\nor\n0 * ({})", fill(q), total),
         Indicator::Good(q) => {
-            format!("clamp_min(\n  ({})\n  -\n  ({}),\n  0\n)", total, q.replace(WINDOW_PLACEHOLDER, range))
+            format!("clamp_min(\n  ({})\n  -\n  ({}),\n  0\n)", total, fill(q))
         }
     };
     (bad, total)
@@ -245,8 +249,8 @@ fn record_windows(out: &mut String, slo: &Slo, windows: &[u64], opts: Options) {
     let labels = meta_labels(slo);
     for &w in windows {
         let name = duration::format(w);
-        let range = duration::format(duration::scale(w, opts.window_scale));
-        let (bad, total) = event_queries(slo, &range);
+        let seconds = duration::scale(w, opts.window_scale);
+        let (bad, total) = event_queries(slo, &duration::format(seconds), seconds);
         rule(out, "record", &format!("slo:sli_bad:rate{name}"), &bad, None, &labels, None);
         rule(out, "record", &format!("slo:sli_total:rate{name}"), &total, None, &labels, None);
         let ratio = format!("slo:sli_bad:rate{name}{sel}\n/\nslo:sli_total:rate{name}{sel}");

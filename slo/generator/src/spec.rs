@@ -36,6 +36,9 @@ pub const ANN_RUNBOOK_BASE: &str = "task-manager.io/runbook-base-url";
 pub const ANN_DASHBOARD_URL: &str = "task-manager.io/slo-dashboard-url";
 
 pub const WINDOW_PLACEHOLDER: &str = "{{.window}}";
+/// The window in seconds, for SLIs that count samples (a probe's `probe_success`) and
+/// divide by the window to get events per second.
+pub const WINDOW_SECONDS_PLACEHOLDER: &str = "{{.windowSeconds}}";
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
