@@ -183,7 +183,31 @@ def cmd_runbooks():
         if f not in ALWAYS_FIRING:
             check("helm rollback task-manager" in section(text, "Mitigation"), f"{f}.md: Mitigation covers helm rollback task-manager")
         check(section(text, "Escalation").strip(), f"{f}.md: Escalation is filled in")
+        for problem in image_cannot_run(text):
+            check(False, f"{f}.md: {problem}")
     return finish()
+
+
+# The image is distroless: one binary, no shell, no wget/curl/psql. The database is private
+# (reachable from the cluster only) and the autoscaler owns the replica count.
+IMAGE_BINARY = "/usr/local/bin/task-manager"
+
+
+def image_cannot_run(text):
+    """Commands in a runbook that cannot work against the deployed image or cluster."""
+    problems = []
+    for line in text.splitlines():
+        for m in re.finditer(r"kubectl\b[^`|;]*?\bexec\b[^`|;]*?--\s+(\S+)", line):
+            if m.group(1) != IMAGE_BINARY:
+                problems.append(f"`kubectl exec ... -- {m.group(1)}`: the distroless image has only {IMAGE_BINARY} "
+                                "(use `kubectl debug --target`)")
+        if re.search(r"kubectl\b[^`|;]*\blogs\s+(deploy|deployment)/", line):
+            problems.append("`kubectl logs deploy/...` reads one pod (use `-l app.kubernetes.io/name=task-manager --prefix`)")
+        if re.search(r"kubectl\b[^`|;]*\bscale\b", line):
+            problems.append("`kubectl scale` fights the autoscaler (patch the HPA's minReplicas)")
+        if re.search(r"(^|[\s`;(])psql\s+\"?\$DATABASE_URL", line) and "sh -c" not in line:
+            problems.append("`psql $DATABASE_URL` from a laptop cannot reach the private database (use a `kubectl run` pod)")
+    return problems
 
 
 def section(text, name):
