@@ -248,6 +248,55 @@ def queries():
     return out
 
 
+LINT_EXCLUSIONS = os.path.join(ROOT, "tests", "monitoring", "dashboard-lint-exclusions.yaml")
+
+
+def lint_violations():
+    """The Grafana dashboard linter's target rules: every selector filters job=~"$job" and
+    instance=~"$instance" (so the dashboard's variables apply to every panel). Returns
+    {(dashboard, title): [rule, ...]}."""
+    import promql_parser as pp
+    marked = {"$job": "__JOB__", "${job}": "__JOB__", "$instance": "__INSTANCE__", "${instance}": "__INSTANCE__"}
+    out = {}
+    for f, title, expr in queries():
+        e = expr
+        for k in sorted(marked, key=len, reverse=True):
+            e = e.replace(k, marked[k])
+        try:
+            ast = pp.parse(substitute(e))
+        except Exception:  # noqa: BLE001 - parse errors are reported by cmd_dashboards
+            continue
+        rules = set()
+        for s in selectors(ast):
+            ms = {m.name: m.value for m in s.matchers.matchers}
+            if ms.get("job") != "__JOB__":
+                rules.add("target-job-rule")
+            if ms.get("instance") != "__INSTANCE__":
+                rules.add("target-instance-rule")
+        if rules:
+            out[(f, title)] = sorted(rules)
+    return out
+
+
+def cmd_lint():
+    """Grafana dashboard linter rules, with a documented exclusion file for queries that
+    cannot carry the variables (recording rules, kube-state-metrics, annotations)."""
+    import yaml
+    doc = yaml.safe_load(open(LINT_EXCLUSIONS))
+    excluded = {}
+    for e in doc["exclusions"]:
+        check(e.get("reason"), f"exclusion {e.get('dashboard')} / {e.get('panel')} gives a reason")
+        excluded[(e["dashboard"], e["panel"])] = set(e["rules"])
+    found = lint_violations()
+    for key, rules in sorted(found.items()):
+        missing = set(rules) - excluded.get(key, set())
+        check(not missing, f"{key[0]} / {key[1]}: passes {', '.join(sorted(missing)) or 'the linter rules'}")
+    for key in sorted(set(excluded) - set(found)):
+        check(False, f"exclusion {key[0]} / {key[1]} is stale (the query passes now): remove it")
+    check(found, f"{len(found)} excluded queries, {len(queries()) - len(found)} pass every target rule")
+    return finish()
+
+
 def cmd_dashboards():
     import promql_parser as pp
     ds = dashboards()
@@ -332,7 +381,7 @@ def finish():
 
 if __name__ == "__main__":
     cmds = {"alerts": cmd_alerts, "coverage": cmd_coverage, "runbooks": cmd_runbooks,
-            "dashboards": cmd_dashboards, "docs": cmd_docs, "queries": cmd_queries}
+            "dashboards": cmd_dashboards, "docs": cmd_docs, "queries": cmd_queries, "lint": cmd_lint}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__)
         sys.exit(2)

@@ -150,6 +150,7 @@ mut_am "tickets without a mute interval" "FAIL: tickets are muted" '/mute_time_i
 echo "== Runbooks, dashboards, docs"
 check "one runbook per alert with Meaning/Impact/Diagnosis/Mitigation/Escalation" "$PY" tests/monitoring/check_bundle.py runbooks
 check "dashboards: conventions, PromQL parses, metrics known" "$PY" tests/monitoring/check_bundle.py dashboards
+check "dashboards pass the Grafana dashboard linter's target rules (exclusions: tests/monitoring/dashboard-lint-exclusions.yaml)" "$PY" tests/monitoring/check_bundle.py lint
 check "dashboards/provisioning is a Grafana file provider" "$PY" -c "
 import yaml; d = yaml.safe_load(open('dashboards/provisioning/task-manager.yaml'))
 assert d['apiVersion'] == 1 and d['providers'][0]['type'] == 'file' and d['providers'][0]['options']['path']"
