@@ -36,6 +36,7 @@ PG_ADMIN="${E2E_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 ensure_apt promtool prometheus
 ensure_apt prometheus-alertmanager prometheus-alertmanager
 ensure_apt prometheus-blackbox-exporter prometheus-blackbox-exporter
+ensure_apt prometheus-postgres-exporter prometheus-postgres-exporter
 ensure_apt psql postgresql-client
 ensure_pymod yaml pyyaml
 ensure_pymod aiosmtpd aiosmtpd
@@ -59,7 +60,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-APP=$(free_port); APP_PG=$(free_port); PROM=$(free_port); AM=$(free_port); HOOK=$(free_port); SMTP=$(free_port); BBX=$(free_port)
+APP=$(free_port); APP_PG=$(free_port); PROM=$(free_port); AM=$(free_port); HOOK=$(free_port); SMTP=$(free_port); BBX=$(free_port); PGX=$(free_port)
 echo "ports: sqlite app $APP, pg app $APP_PG, prometheus $PROM, alertmanager $AM, webhook $HOOK, smtp $SMTP; dir $TMP"
 
 # --- rules: the project's cause alerts + test-sized SLO rules from the generator -------
@@ -102,6 +103,12 @@ probe_ok() { curl -fsS "http://127.0.0.1:$BBX/probe?module=$1&target=$2" | grep 
 expect "the readiness probe succeeds" probe_ok task_manager_ready "$U/healthz/ready"
 expect "the authenticated read probe succeeds" probe_ok task_manager_api_read "$U/api/v1/me"
 
+# --- postgres_exporter against the real PostgreSQL server the pg instance uses ------------
+start_bg "$TMP/postgres-exporter.log" env DATA_SOURCE_NAME="${PG_ADMIN}?sslmode=disable" \
+  prometheus-postgres-exporter --web.listen-address="127.0.0.1:$PGX" --extend.query-path=alerts/probes/postgres-exporter-queries.yaml
+pg_exporter_up() { curl -fsS "http://127.0.0.1:$PGX/metrics" | grep -q '^pg_up 1'; }
+expect "postgres_exporter reaches the server (pg_up 1)" wait_for 30 "postgres_exporter" pg_exporter_up
+
 # --- Prometheus ----------------------------------------------------------------------------
 cat >"$TMP/prometheus.yml" <<EOF
 global:
@@ -121,6 +128,10 @@ scrape_configs:
         labels: {namespace: e2e-sqlite, pod: task-manager-sqlite}
       - targets: ["127.0.0.1:$APP_PG"]
         labels: {namespace: e2e-pg, pod: task-manager-pg}
+  - job_name: postgres-exporter
+    static_configs:
+      - targets: ["127.0.0.1:$PGX"]
+        labels: {namespace: e2e-pg}
   # The outside-in probe, as in helm/kube-prometheus-stack-values.yaml (one job per module).
   - job_name: task-manager-probe
     metrics_path: /probe
@@ -146,8 +157,8 @@ expect "prometheus config valid" promtool check config "$TMP/prometheus.yml" >/d
 start_bg "$TMP/prometheus.log" prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom" \
   --web.listen-address="127.0.0.1:$PROM" --web.enable-lifecycle --rules.alert.resend-delay=2s --log.level=warn
 PROM_URL="http://127.0.0.1:$PROM"
-targets_up() { curl -fsS "$PROM_URL/api/v1/targets" | "$PY" -c 'import json,sys; t=json.load(sys.stdin)["data"]["activeTargets"]; sys.exit(0 if len(t)==4 and all(x["health"]=="up" for x in t) else 1)'; }
-expect "prometheus scrapes both instances and both probes" wait_for 60 "targets up" targets_up
+targets_up() { curl -fsS "$PROM_URL/api/v1/targets" | "$PY" -c 'import json,sys; t=json.load(sys.stdin)["data"]["activeTargets"]; sys.exit(0 if len(t)==5 and all(x["health"]=="up" for x in t) else 1)'; }
+expect "prometheus scrapes both instances, both probes and postgres_exporter" wait_for 60 "targets up" targets_up
 
 # promql QUERY: prints the number of series the instant query returns (-1 on error).
 promql() { curl -fsS --get "$PROM_URL/api/v1/query" --data-urlencode "query=$1" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(len(d["data"]["result"]) if d.get("status")=="success" else -1)' 2>/dev/null || echo -1; }
@@ -198,6 +209,10 @@ expect "scheduled job metrics appear (metrics_refresh runs every 30 s)" wait_for
   has_data 'task_manager_job_last_success_timestamp_seconds{job="task-manager",exported_job="metrics_refresh"} > 0'
 expect "the outside-in probe SLO has data (both probes, namespace e2e-sqlite)" wait_for 60 "probe SLI" \
   has_data 'slo:sli_total:rate5m{slo="probe-availability",namespace="e2e-sqlite"} > 0'
+expect "the database alerts have data: pg_up and the connection ratio" wait_for 30 "pg data" has_data \
+  'sum by (namespace, instance) (pg_stat_activity_count{job="postgres-exporter"}) / max by (namespace, instance) (pg_settings_max_connections{job="postgres-exporter"}) > 0'
+expect "postgres_exporter reports the server's start time (restart/failover alert)" has_data 'pg_postmaster_start_time_seconds{job="postgres-exporter"} > 0'
+expect "postgres_exporter sees the server up" test "$(promql 'pg_up{job="postgres-exporter",namespace="e2e-pg"} == 1')" = 1
 expect "every probe succeeds" test "$(promql 'probe_success{job="task-manager-probe"} == 1')" = 2
 expect "no SLO alert while healthy" test "$(promql 'ALERTS{alertname=~".*BurnRate(Page|Ticket)"}')" = 0
 
