@@ -127,8 +127,11 @@ def cmd_alerts():
         check(ann.get("summary"), f"{where}: has a summary")
         check("$value" in ann.get("description", ""), f"{where}: description shows {{{{ $value }}}}")
         check(ann.get("runbook_url") == RUNBOOK_BASE + name + ".md", f"{where}: runbook_url is {RUNBOOK_BASE}{name}.md")
-        m = re.fullmatch(r"/d/([a-z0-9-]+)", ann.get("dashboard_url", ""))
-        check(m and m.group(1) in uids, f"{where}: dashboard_url /d/<uid> names an existing dashboard")
+        # On-call lands on the alert's namespace and a time range that shows its start.
+        m = re.fullmatch(r"/d/([a-z0-9-]+)\?var-namespace=\{\{ \$labels\.namespace \}\}&from=now-\d+[mhd]&to=now",
+                         ann.get("dashboard_url", ""))
+        check(m and m.group(1) in uids,
+              f"{where}: dashboard_url /d/<uid>?var-namespace={{{{ $labels.namespace }}}}&from=now-<range>&to=now names an existing dashboard")
         if name not in ALWAYS_FIRING:
             check(r.get("for"), f"{where}: has a for:")
     return finish()
@@ -180,7 +183,31 @@ def cmd_runbooks():
         if f not in ALWAYS_FIRING:
             check("helm rollback task-manager" in section(text, "Mitigation"), f"{f}.md: Mitigation covers helm rollback task-manager")
         check(section(text, "Escalation").strip(), f"{f}.md: Escalation is filled in")
+        for problem in image_cannot_run(text):
+            check(False, f"{f}.md: {problem}")
     return finish()
+
+
+# The image is distroless: one binary, no shell, no wget/curl/psql. The database is private
+# (reachable from the cluster only) and the autoscaler owns the replica count.
+IMAGE_BINARY = "/usr/local/bin/task-manager"
+
+
+def image_cannot_run(text):
+    """Commands in a runbook that cannot work against the deployed image or cluster."""
+    problems = []
+    for line in text.splitlines():
+        for m in re.finditer(r"kubectl\b[^`|;]*?\bexec\b[^`|;]*?--\s+(\S+)", line):
+            if m.group(1) != IMAGE_BINARY:
+                problems.append(f"`kubectl exec ... -- {m.group(1)}`: the distroless image has only {IMAGE_BINARY} "
+                                "(use `kubectl debug --target`)")
+        if re.search(r"kubectl\b[^`|;]*\blogs\s+(deploy|deployment)/", line):
+            problems.append("`kubectl logs deploy/...` reads one pod (use `-l app.kubernetes.io/name=task-manager --prefix`)")
+        if re.search(r"kubectl\b[^`|;]*\bscale\b", line):
+            problems.append("`kubectl scale` fights the autoscaler (patch the HPA's minReplicas)")
+        if re.search(r"(^|[\s`;(])psql\s+\"?\$DATABASE_URL", line) and "sh -c" not in line:
+            problems.append("`psql $DATABASE_URL` from a laptop cannot reach the private database (use a `kubectl run` pod)")
+    return problems
 
 
 def section(text, name):
@@ -219,6 +246,55 @@ def queries():
             if a.get("expr"):
                 out.append((f, "annotation " + a["name"], a["expr"]))
     return out
+
+
+LINT_EXCLUSIONS = os.path.join(ROOT, "tests", "monitoring", "dashboard-lint-exclusions.yaml")
+
+
+def lint_violations():
+    """The Grafana dashboard linter's target rules: every selector filters job=~"$job" and
+    instance=~"$instance" (so the dashboard's variables apply to every panel). Returns
+    {(dashboard, title): [rule, ...]}."""
+    import promql_parser as pp
+    marked = {"$job": "__JOB__", "${job}": "__JOB__", "$instance": "__INSTANCE__", "${instance}": "__INSTANCE__"}
+    out = {}
+    for f, title, expr in queries():
+        e = expr
+        for k in sorted(marked, key=len, reverse=True):
+            e = e.replace(k, marked[k])
+        try:
+            ast = pp.parse(substitute(e))
+        except Exception:  # noqa: BLE001 - parse errors are reported by cmd_dashboards
+            continue
+        rules = set()
+        for s in selectors(ast):
+            ms = {m.name: m.value for m in s.matchers.matchers}
+            if ms.get("job") != "__JOB__":
+                rules.add("target-job-rule")
+            if ms.get("instance") != "__INSTANCE__":
+                rules.add("target-instance-rule")
+        if rules:
+            out[(f, title)] = sorted(rules)
+    return out
+
+
+def cmd_lint():
+    """Grafana dashboard linter rules, with a documented exclusion file for queries that
+    cannot carry the variables (recording rules, kube-state-metrics, annotations)."""
+    import yaml
+    doc = yaml.safe_load(open(LINT_EXCLUSIONS))
+    excluded = {}
+    for e in doc["exclusions"]:
+        check(e.get("reason"), f"exclusion {e.get('dashboard')} / {e.get('panel')} gives a reason")
+        excluded[(e["dashboard"], e["panel"])] = set(e["rules"])
+    found = lint_violations()
+    for key, rules in sorted(found.items()):
+        missing = set(rules) - excluded.get(key, set())
+        check(not missing, f"{key[0]} / {key[1]}: passes {', '.join(sorted(missing)) or 'the linter rules'}")
+    for key in sorted(set(excluded) - set(found)):
+        check(False, f"exclusion {key[0]} / {key[1]} is stale (the query passes now): remove it")
+    check(found, f"{len(found)} excluded queries, {len(queries()) - len(found)} pass every target rule")
+    return finish()
 
 
 def cmd_dashboards():
@@ -305,7 +381,7 @@ def finish():
 
 if __name__ == "__main__":
     cmds = {"alerts": cmd_alerts, "coverage": cmd_coverage, "runbooks": cmd_runbooks,
-            "dashboards": cmd_dashboards, "docs": cmd_docs, "queries": cmd_queries}
+            "dashboards": cmd_dashboards, "docs": cmd_docs, "queries": cmd_queries, "lint": cmd_lint}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__)
         sys.exit(2)

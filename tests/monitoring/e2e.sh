@@ -7,7 +7,7 @@
 #   - the service on SQLite (namespace label e2e-sqlite) and a second instance on a
 #     throwaway PostgreSQL database (namespace e2e-pg; server on 127.0.0.1:5432, user
 #     postgres, trust auth; override with E2E_PG_ADMIN_URL);
-#   - a webhook + SMTP sink, a real Alertmanager (test copy of alerts/alertmanager.yml);
+#   - a webhook + SMTP sink, a real Alertmanager (test copy of the deployed config);
 #   - a real Prometheus (scrape and evaluation every 1 s) with alerts/task-manager.rules.yml
 #     and test-sized SLO rules from the generator (`generate --window-scale 1/30`: 1h → 2m).
 # Then: scripted traffic with curl (status codes asserted); the PostgreSQL instance loses
@@ -35,6 +35,8 @@ PG_ADMIN="${E2E_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
 ensure_apt promtool prometheus
 ensure_apt prometheus-alertmanager prometheus-alertmanager
+ensure_apt prometheus-blackbox-exporter prometheus-blackbox-exporter
+ensure_apt prometheus-postgres-exporter prometheus-postgres-exporter
 ensure_apt psql postgresql-client
 ensure_pymod yaml pyyaml
 ensure_pymod aiosmtpd aiosmtpd
@@ -58,7 +60,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-APP=$(free_port); APP_PG=$(free_port); PROM=$(free_port); AM=$(free_port); HOOK=$(free_port); SMTP=$(free_port)
+APP=$(free_port); APP_PG=$(free_port); PROM=$(free_port); AM=$(free_port); HOOK=$(free_port); SMTP=$(free_port); BBX=$(free_port); PGX=$(free_port)
 echo "ports: sqlite app $APP, pg app $APP_PG, prometheus $PROM, alertmanager $AM, webhook $HOOK, smtp $SMTP; dir $TMP"
 
 # --- rules: the project's cause alerts + test-sized SLO rules from the generator -------
@@ -69,7 +71,9 @@ cp alerts/task-manager.rules.yml "$TMP/rules/"
 expect "test-sized SLO rules generated and valid" promtool check rules "$TMP/rules/slo.rules.yml" >/dev/null
 
 # --- sink + Alertmanager -------------------------------------------------------------------
-"$PY" tests/monitoring/lib/test_config.py alerts/alertmanager.yml "$TMP/am/alertmanager.yml" "$HOOK" "$SMTP"
+# The deployed routing (stack values, generated from alerts/alertmanager.yml), mutes off so
+# the result does not depend on the hour.
+"$PY" tests/monitoring/lib/test_config.py helm/kube-prometheus-stack-values.yaml "$TMP/am/alertmanager.yml" "$HOOK" "$SMTP" --mutes=never
 start_bg "$TMP/sink.log" "$PY" tests/monitoring/lib/sink.py --http "$HOOK" --smtp "$SMTP" --out "$TMP/sink"
 start_bg "$TMP/alertmanager.log" prometheus-alertmanager --config.file="$TMP/am/alertmanager.yml" \
   --storage.path="$TMP/am/data" --web.listen-address="127.0.0.1:$AM" --cluster.listen-address= --log.level=warn
@@ -84,11 +88,33 @@ start_bg "$TMP/app-pg.log" env TM_LISTEN="127.0.0.1:$APP_PG" DATABASE_URL="postg
 expect "service on SQLite becomes ready" wait_for 60 "sqlite instance ready" curl -fsS "http://127.0.0.1:$APP/healthz/ready"
 expect "service on PostgreSQL becomes ready" wait_for 60 "pg instance ready" curl -fsS "http://127.0.0.1:$APP_PG/healthz/ready"
 
+# --- outside-in probe: the real blackbox exporter with the project's modules, probing the
+#     SQLite instance's readiness and one authenticated read with a read-only API token ---
+U="http://127.0.0.1:$APP"
+curl -fsS -o /dev/null -H 'content-type: application/json' -d '{"email":"probe@example.com","password":"probe account password","display_name":"Probe"}' "$U/api/v1/auth/register"
+curl -fsS -o /dev/null -c "$TMP/jar-probe" -H 'content-type: application/json' -d '{"email":"probe@example.com","password":"probe account password"}' "$U/api/v1/auth/login"
+curl -fsS -b "$TMP/jar-probe" -H 'content-type: application/json' -d '{"name":"outside-in probe","scope":"read"}' "$U/api/v1/me/tokens" \
+  | "$PY" -c 'import json,sys; sys.stdout.write(json.load(sys.stdin)["secret"])' >"$TMP/probe-token"
+expect "a read-only API token for the probe account" test -s "$TMP/probe-token"
+sed "s|/etc/blackbox-exporter/secrets/probe-token|$TMP/probe-token|" alerts/probes/blackbox.yml >"$TMP/blackbox.yml"
+start_bg "$TMP/blackbox.log" prometheus-blackbox-exporter --config.file="$TMP/blackbox.yml" --web.listen-address="127.0.0.1:$BBX"
+expect "blackbox exporter ready" wait_for 30 "blackbox ready" curl -fsS "http://127.0.0.1:$BBX/-/healthy"
+probe_ok() { curl -fsS "http://127.0.0.1:$BBX/probe?module=$1&target=$2" | grep -q '^probe_success 1'; }
+expect "the readiness probe succeeds" probe_ok task_manager_ready "$U/healthz/ready"
+expect "the authenticated read probe succeeds" probe_ok task_manager_api_read "$U/api/v1/me"
+
+# --- postgres_exporter against the real PostgreSQL server the pg instance uses ------------
+start_bg "$TMP/postgres-exporter.log" env DATA_SOURCE_NAME="${PG_ADMIN}?sslmode=disable" \
+  prometheus-postgres-exporter --web.listen-address="127.0.0.1:$PGX" --extend.query-path=alerts/probes/postgres-exporter-queries.yaml
+pg_exporter_up() { curl -fsS "http://127.0.0.1:$PGX/metrics" | grep -q '^pg_up 1'; }
+expect "postgres_exporter reaches the server (pg_up 1)" wait_for 30 "postgres_exporter" pg_exporter_up
+
 # --- Prometheus ----------------------------------------------------------------------------
 cat >"$TMP/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+  external_labels: {cluster: e2e}
 rule_files:
   - $TMP/rules/*.yml
 alerting:
@@ -102,13 +128,37 @@ scrape_configs:
         labels: {namespace: e2e-sqlite, pod: task-manager-sqlite}
       - targets: ["127.0.0.1:$APP_PG"]
         labels: {namespace: e2e-pg, pod: task-manager-pg}
+  - job_name: postgres-exporter
+    static_configs:
+      - targets: ["127.0.0.1:$PGX"]
+        labels: {namespace: e2e-pg}
+  # The outside-in probe, as in helm/kube-prometheus-stack-values.yaml (one job per module).
+  - job_name: task-manager-probe
+    metrics_path: /probe
+    params: {module: [task_manager_ready]}
+    static_configs:
+      - targets: ["http://127.0.0.1:$APP/healthz/ready"]
+        labels: {namespace: e2e-sqlite}
+    relabel_configs: &probe_relabel
+      - {source_labels: [__address__], target_label: __param_target}
+      - {source_labels: [__param_target], target_label: instance}
+      - {target_label: __address__, replacement: "127.0.0.1:$BBX"}
+  - job_name: task-manager-probe-api
+    metrics_path: /probe
+    params: {module: [task_manager_api_read]}
+    static_configs:
+      - targets: ["http://127.0.0.1:$APP/api/v1/me"]
+        labels: {namespace: e2e-sqlite}
+    relabel_configs: *probe_relabel
+    metric_relabel_configs:
+      - {target_label: job, replacement: task-manager-probe}
 EOF
 expect "prometheus config valid" promtool check config "$TMP/prometheus.yml" >/dev/null
 start_bg "$TMP/prometheus.log" prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom" \
   --web.listen-address="127.0.0.1:$PROM" --web.enable-lifecycle --rules.alert.resend-delay=2s --log.level=warn
 PROM_URL="http://127.0.0.1:$PROM"
-targets_up() { curl -fsS "$PROM_URL/api/v1/targets" | "$PY" -c 'import json,sys; t=json.load(sys.stdin)["data"]["activeTargets"]; sys.exit(0 if len(t)==2 and all(x["health"]=="up" for x in t) else 1)'; }
-expect "prometheus scrapes both instances" wait_for 60 "targets up" targets_up
+targets_up() { curl -fsS "$PROM_URL/api/v1/targets" | "$PY" -c 'import json,sys; t=json.load(sys.stdin)["data"]["activeTargets"]; sys.exit(0 if len(t)==5 and all(x["health"]=="up" for x in t) else 1)'; }
+expect "prometheus scrapes both instances, both probes and postgres_exporter" wait_for 60 "targets up" targets_up
 
 # promql QUERY: prints the number of series the instant query returns (-1 on error).
 promql() { curl -fsS --get "$PROM_URL/api/v1/query" --data-urlencode "query=$1" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(len(d["data"]["result"]) if d.get("status")=="success" else -1)' 2>/dev/null || echo -1; }
@@ -157,6 +207,13 @@ start_bg "$TMP/traffic-pg.log" traffic "http://127.0.0.1:$APP_PG" "$TMP/jar-pg"
 expect "SLO recording rules produce data" wait_for 60 "slo:sli_total:rate5m" has_data 'slo:sli_total:rate5m{slo="api-availability",namespace="e2e-pg"}'
 expect "scheduled job metrics appear (metrics_refresh runs every 30 s)" wait_for 75 "job runs" \
   has_data 'task_manager_job_last_success_timestamp_seconds{job="task-manager",exported_job="metrics_refresh"} > 0'
+expect "the outside-in probe SLO has data (both probes, namespace e2e-sqlite)" wait_for 60 "probe SLI" \
+  has_data 'slo:sli_total:rate5m{slo="probe-availability",namespace="e2e-sqlite"} > 0'
+expect "the database alerts have data: pg_up and the connection ratio" wait_for 30 "pg data" has_data \
+  'sum by (namespace, instance) (pg_stat_activity_count{job="postgres-exporter"}) / max by (namespace, instance) (pg_settings_max_connections{job="postgres-exporter"}) > 0'
+expect "postgres_exporter reports the server's start time (restart/failover alert)" has_data 'pg_postmaster_start_time_seconds{job="postgres-exporter"} > 0'
+expect "postgres_exporter sees the server up" test "$(promql 'pg_up{job="postgres-exporter",namespace="e2e-pg"} == 1')" = 1
+expect "every probe succeeds" test "$(promql 'probe_success{job="task-manager-probe"} == 1')" = 2
 expect "no SLO alert while healthy" test "$(promql 'ALERTS{alertname=~".*BurnRate(Page|Ticket)"}')" = 0
 
 # --- fault: the PostgreSQL instance loses its database -----------------------------------
@@ -170,10 +227,13 @@ firing() { [ "$(promql "ALERTS{alertname=\"ApiAvailabilityBurnRatePage\",alertst
 expect "test-sized ApiAvailabilityBurnRatePage fires in Prometheus (namespace e2e-pg)" wait_for 120 "page firing" firing
 in_am() { curl -fsS "http://127.0.0.1:$AM/api/v2/alerts?filter=alertname=%22ApiAvailabilityBurnRatePage%22" | grep -q '"namespace":"e2e-pg"'; }
 expect "the page reaches Alertmanager" wait_for 60 "page in alertmanager" in_am
+with_cluster() { curl -fsS "http://127.0.0.1:$AM/api/v2/alerts?filter=alertname=%22ApiAvailabilityBurnRatePage%22" | grep -q '"cluster":"e2e"'; }
+expect "the alert carries the cluster label (Prometheus external label)" with_cluster
 delivered() { grep -s '"path": "/pager"' "$TMP/sink/webhook.jsonl" | grep -q ApiAvailabilityBurnRatePage; }
 expect "Alertmanager delivers the page to the pager webhook" wait_for 60 "webhook delivery" delivered
 mailed() { grep -s oncall@ "$TMP/sink/mail.jsonl" | grep -q ApiAvailabilityBurnRatePage; }
 expect "Alertmanager e-mails the page to on-call" wait_for 60 "page e-mail" mailed
+expect "the probe SLO of the healthy SQLite instance does not page" test "$(promql 'ALERTS{alertname="ProbeAvailabilityBurnRatePage"}')" = 0
 expect "the healthy SQLite instance does not page" test "$(promql 'ALERTS{alertname="ApiAvailabilityBurnRatePage",namespace="e2e-sqlite"}')" = 0
 expect "the Watchdog heartbeat is delivered" wait_for 30 "watchdog" grep -qs '"/heartbeat"' "$TMP/sink/webhook.jsonl"
 

@@ -1,15 +1,23 @@
 //! Renders resolved SLOs as one Prometheus rule file.
 //!
-//! Per SLO, two groups:
+//! Per SLO, three groups:
 //! - `slo-<name>`: `slo:sli_bad:rate<w>`, `slo:sli_total:rate<w>` (events per second)
 //!   and `slo:sli_error:ratio_rate<w>` for the windows up to 6h, then the alerts: one
 //!   `<Prefix>BurnRatePage` and one `<Prefix>BurnRateTicket` rule, each the OR of its
-//!   burn-rate tiers (long AND short window above
-//!   `burn rate × error budget`; page tiers also need `page-min-bad-events` bad events in
-//!   the long window), labelled with the tier's `long_window` and `short_window`;
-//! - `slo-<name>-long`: the recording rules for 1d, 3d and the SLO period (evaluated
-//!   every minute, since those ranges are expensive), plus `slo:objective:ratio`,
-//!   `slo:error_budget:ratio` and `slo:error_budget_remaining:ratio`.
+//!   burn-rate tiers (long AND short window above `burn rate × error budget`; page tiers
+//!   also need the long window's bad-event rate to burn that fast against the SLO period's
+//!   average traffic, so a few errors in a quiet night do not page while a total outage
+//!   at any traffic does), labelled with the tier's `long_window` and `short_window`; and
+//!   `SloSignalMissing` (the SLI's series are gone: a renamed metric or label) and, for
+//!   SLOs that always have traffic, `SloNoTraffic`;
+//! - `slo-<name>-increase` (every 5 minutes): `slo:sli_bad:increase5m` and
+//!   `slo:sli_total:increase5m`;
+//! - `slo-<name>-long`: the 1d, 3d and SLO-period windows from those recorded increases
+//!   (`sum_over_time`, never a 30-day range over raw series), the Sloth/Pyrra-style
+//!   metadata (`slo:objective:ratio`, `slo:error_budget:ratio`, `slo:time_period:days`,
+//!   `slo:current_burn_rate:ratio`, `slo:period_burn_rate:ratio`,
+//!   `slo:error_budget_remaining:ratio`) and the budget tickets `SloErrorBudgetLow`
+//!   (below 25 % left) and `SloErrorBudgetExhausted`.
 //!
 //! Recording-rule names always carry the nominal window (`rate1h`); with a window scale
 //! below 1 the PromQL ranges, `for:` and the long group's interval shrink while the names
@@ -19,7 +27,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::duration;
-use crate::spec::{Indicator, Slo, Tier, WINDOW_PLACEHOLDER};
+use crate::spec::{Indicator, Slo, Tier, WINDOW_PLACEHOLDER, WINDOW_SECONDS_PLACEHOLDER};
 
 /// Windows every SLO records, in seconds: 5m 30m 1h 2h 6h 1d 3d (plus the SLO period).
 pub const WINDOWS: [u64; 7] = [300, 1_800, 3_600, 7_200, 21_600, 86_400, 259_200];
@@ -27,6 +35,10 @@ pub const WINDOWS: [u64; 7] = [300, 1_800, 3_600, 7_200, 21_600, 86_400, 259_200
 const SHORT_GROUP_MAX: u64 = 21_600;
 /// Evaluation interval of the long-window group (before scaling).
 const LONG_GROUP_INTERVAL: u64 = 60;
+/// Step of the recorded increases the long windows are summed from.
+const INCREASE_STEP: u64 = 300;
+/// Budget left below which a ticket is opened.
+const BUDGET_LOW: f64 = 0.25;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -73,6 +85,8 @@ fn render_slo(out: &mut String, slo: &Slo, opts: Options) {
     let scaled = |s: u64| duration::format(duration::scale(s, opts.window_scale));
     let sel = format!("{{slo=\"{}\"}}", slo.name);
     let (short, long): (Vec<u64>, Vec<u64>) = windows(slo).into_iter().partition(|w| *w <= SHORT_GROUP_MAX);
+    let labels = meta_labels(slo);
+    let budget = slo.error_budget();
 
     // The alerts close the first group, after the recording rules they read, so they see
     // this evaluation's short-window ratios (rules of one group run in order); the
@@ -81,17 +95,149 @@ fn render_slo(out: &mut String, slo: &Slo, opts: Options) {
     out.push_str("    rules:\n");
     record_windows(out, slo, &short, opts);
     alerts(out, slo, opts);
+    signal_alerts(out, slo, opts);
+
+    let _ = writeln!(out, "  - name: slo-{}-increase", slo.name);
+    let _ = writeln!(out, "    interval: {}", scaled(INCREASE_STEP));
+    out.push_str("    rules:\n");
+    let step = scaled(INCREASE_STEP);
+    // Events, not events per second: rate() becomes increase(), and a query that divides
+    // by the window's seconds (a probe's sample count) divides by 1.
+    let (bad, total) = event_queries(slo, &step, 1);
+    let as_increase = |q: &str| q.replace("rate(", "increase(");
+    rule(out, "record", "slo:sli_bad:increase5m", &as_increase(&bad), None, &labels, None);
+    rule(out, "record", "slo:sli_total:increase5m", &as_increase(&total), None, &labels, None);
 
     let _ = writeln!(out, "  - name: slo-{}-long", slo.name);
     let _ = writeln!(out, "    interval: {}", scaled(LONG_GROUP_INTERVAL));
     out.push_str("    rules:\n");
-    record_windows(out, slo, &long, opts);
-    let labels = meta_labels(slo);
-    let budget = slo.error_budget();
+    let step_seconds = duration::scale(INCREASE_STEP, opts.window_scale);
+    for &w in &long {
+        let name = duration::format(w);
+        let range = scaled(w);
+        // Increases of one step each: their sum over the window is the window's events;
+        // divided by the time they cover it is a rate, also while the window is not full.
+        for kind in ["bad", "total"] {
+            let expr = format!(
+                "sum_over_time(slo:sli_{kind}:increase5m{sel}[{range}])\n/\n(count_over_time(slo:sli_{kind}:increase5m{sel}[{range}]) * {step_seconds})"
+            );
+            rule(out, "record", &format!("slo:sli_{kind}:rate{name}"), &expr, None, &labels, None);
+        }
+        let ratio = format!("slo:sli_bad:rate{name}{sel}\n/\nslo:sli_total:rate{name}{sel}");
+        rule(out, "record", &format!("slo:sli_error:ratio_rate{name}"), &ratio, None, &labels, None);
+    }
+    let period = duration::format(slo.period_seconds);
+    // Metadata in the shape Sloth and Pyrra dashboards read (one series per SLO and namespace
+    // where it depends on traffic).
     rule(out, "record", "slo:objective:ratio", &format!("vector({})", slo.target), None, &labels, None);
     rule(out, "record", "slo:error_budget:ratio", &format!("vector({budget})"), None, &labels, None);
-    let remaining = format!("1 - slo:sli_error:ratio_rate{}{sel} / {budget}", duration::format(slo.period_seconds));
+    let days = slo.period_seconds as f64 / 86_400.0;
+    rule(out, "record", "slo:time_period:days", &format!("vector({days})"), None, &labels, None);
+    let current = format!("slo:sli_error:ratio_rate5m{sel} / {budget}");
+    rule(out, "record", "slo:current_burn_rate:ratio", &current, None, &labels, None);
+    let period_burn = format!("slo:sli_error:ratio_rate{period}{sel} / {budget}");
+    rule(out, "record", "slo:period_burn_rate:ratio", &period_burn, None, &labels, None);
+    let remaining = format!("1 - slo:sli_error:ratio_rate{period}{sel} / {budget}");
     rule(out, "record", "slo:error_budget_remaining:ratio", &remaining, None, &labels, None);
+    budget_alerts(out, slo, opts);
+}
+
+/// The bad and total queries of `slo` over `range` (`seconds` long, for queries that
+/// count samples and divide by the window), bad falling back to zero.
+fn event_queries(slo: &Slo, range: &str, seconds: u64) -> (String, String) {
+    let fill = |q: &str| q.replace(WINDOW_PLACEHOLDER, range).replace(WINDOW_SECONDS_PLACEHOLDER, &seconds.to_string());
+    let total = fill(&slo.total_query);
+    let bad = match &slo.indicator {
+        // A selector of bad events matches nothing until the first one happens:
+        // fall back to zero so the ratio exists whenever there is traffic.
+        Indicator::Bad(q) => format!("({})\nor\n0 * ({})", fill(q), total),
+        Indicator::Good(q) => {
+            format!("clamp_min(\n  ({})\n  -\n  ({}),\n  0\n)", total, fill(q))
+        }
+    };
+    (bad, total)
+}
+
+/// `/d/<uid>?var-namespace=<the alert's>&from=now-<range>&to=now`: on-call lands on the
+/// alert's namespace with its whole long window in view.
+fn dashboard_link(slo: &Slo, range_seconds: u64) -> String {
+    let sep = if slo.dashboard_url.contains('?') { '&' } else { '?' };
+    format!(
+        "{}{sep}var-namespace={{{{ $labels.namespace }}}}&from=now-{}&to=now",
+        slo.dashboard_url,
+        duration::format(range_seconds)
+    )
+}
+
+fn annotations(slo: &Slo, alert: &str, summary: &str, description: &str, range_seconds: u64) -> String {
+    format!(
+        "      annotations:\n        summary: {}\n        description: {}\n        runbook_url: {}\n        dashboard_url: {}\n",
+        quote(summary),
+        quote(description),
+        quote(&format!("{}{alert}.md", slo.runbook_base_url)),
+        quote(&dashboard_link(slo, range_seconds))
+    )
+}
+
+fn alert_labels(slo: &Slo, severity: &str) -> String {
+    format!(
+        "      labels:\n        severity: {severity}\n        service: {}\n        slo: {}\n",
+        slo.service, slo.name
+    )
+}
+
+/// No data is not health: the SLI's series vanish when a metric or label is renamed, and
+/// every burn-rate alert of the SLO goes silent with them.
+fn signal_alerts(out: &mut String, slo: &Slo, opts: Options) {
+    let scaled = |s: u64| duration::format(duration::scale(s, opts.window_scale));
+    let sel = format!("{{slo=\"{}\"}}", slo.name);
+    let expr = format!("absent(slo:sli_total:rate5m{sel})");
+    let summary = format!("{}: the SLI has no data", slo.display_name);
+    let description = format!(
+        "No series of slo:sli_total:rate5m{sel} for 15 minutes (value {{{{ $value }}}}): the SLI's query matches nothing, \
+         so every burn-rate alert of the {} SLO is blind. A renamed metric or label, a broken scrape or a missing deployment.",
+        slo.name
+    );
+    let labels = alert_labels(slo, "ticket");
+    let ann = annotations(slo, "SloSignalMissing", &summary, &description, 21_600);
+    rule(out, "alert", "SloSignalMissing", &expr, Some(&scaled(900)), &labels, Some(&ann));
+    if slo.expect_traffic {
+        let expr = format!("slo:sli_total:rate1h{sel} == 0");
+        let summary = format!("{}: no events for an hour", slo.display_name);
+        let description = format!(
+            "The {} SLI counted {{{{ $value }}}} events per second over the last hour in namespace {{{{ $labels.namespace }}}} \
+             although its synthetic probe keeps it busy: the probe, the route or the SLI's labels are broken.",
+            slo.name
+        );
+        let ann = annotations(slo, "SloNoTraffic", &summary, &description, 21_600);
+        rule(out, "alert", "SloNoTraffic", &expr, Some(&scaled(900)), &labels, Some(&ann));
+    }
+}
+
+fn budget_alerts(out: &mut String, slo: &Slo, opts: Options) {
+    let scaled = |s: u64| duration::format(duration::scale(s, opts.window_scale));
+    let sel = format!("{{slo=\"{}\"}}", slo.name);
+    let period = duration::format(slo.period_seconds);
+    let labels = alert_labels(slo, "ticket");
+    let expr =
+        format!("slo:error_budget_remaining:ratio{sel} < {BUDGET_LOW}\nand\nslo:error_budget_remaining:ratio{sel} > 0");
+    let summary = format!("{}: less than {} of the error budget left", slo.display_name, percent(BUDGET_LOW));
+    let description = format!(
+        "{{{{ $value | humanizePercentage }}}} of the {period} error budget of {} is left in namespace {{{{ $labels.namespace }}}}. \
+         Slow down risky changes and plan reliability work before it is gone.",
+        slo.name
+    );
+    let ann = annotations(slo, "SloErrorBudgetLow", &summary, &description, slo.period_seconds);
+    rule(out, "alert", "SloErrorBudgetLow", &expr, Some(&scaled(3_600)), &labels, Some(&ann));
+    let expr = format!("slo:error_budget_remaining:ratio{sel} <= 0");
+    let summary = format!("{}: the error budget is exhausted", slo.display_name);
+    let description = format!(
+        "The {period} error budget of {} is spent in namespace {{{{ $labels.namespace }}}} ({{{{ $value | humanizePercentage }}}} left): \
+         the objective is missed. Freeze feature releases until it recovers (docs/monitoring.md).",
+        slo.name
+    );
+    let ann = annotations(slo, "SloErrorBudgetExhausted", &summary, &description, slo.period_seconds);
+    rule(out, "alert", "SloErrorBudgetExhausted", &expr, Some(&scaled(900)), &labels, Some(&ann));
 }
 
 fn meta_labels(slo: &Slo) -> String {
@@ -103,16 +249,8 @@ fn record_windows(out: &mut String, slo: &Slo, windows: &[u64], opts: Options) {
     let labels = meta_labels(slo);
     for &w in windows {
         let name = duration::format(w);
-        let range = duration::format(duration::scale(w, opts.window_scale));
-        let total = slo.total_query.replace(WINDOW_PLACEHOLDER, &range);
-        let bad = match &slo.indicator {
-            // A selector of bad events matches nothing until the first one happens:
-            // fall back to zero so the ratio exists whenever there is traffic.
-            Indicator::Bad(q) => format!("({})\nor\n0 * ({})", q.replace(WINDOW_PLACEHOLDER, &range), total),
-            Indicator::Good(q) => {
-                format!("clamp_min(\n  ({})\n  -\n  ({}),\n  0\n)", total, q.replace(WINDOW_PLACEHOLDER, &range))
-            }
-        };
+        let seconds = duration::scale(w, opts.window_scale);
+        let (bad, total) = event_queries(slo, &duration::format(seconds), seconds);
         rule(out, "record", &format!("slo:sli_bad:rate{name}"), &bad, None, &labels, None);
         rule(out, "record", &format!("slo:sli_total:rate{name}"), &total, None, &labels, None);
         let ratio = format!("slo:sli_bad:rate{name}{sel}\n/\nslo:sli_total:rate{name}{sel}");
@@ -127,7 +265,8 @@ fn alerts(out: &mut String, slo: &Slo, opts: Options) {
     for severity in ["page", "ticket"] {
         let tiers: Vec<&Tier> = slo.tiers.iter().filter(|t| t.severity == severity).collect();
         let Some(first) = tiers.first() else { continue };
-        let guard = severity == "page" && slo.page_min_bad_events > 0;
+        let guard = severity == "page";
+        let period = duration::format(slo.period_seconds);
         // One rule per severity: the tiers are OR-ed and tell themselves apart by their
         // long_window / short_window labels.
         let mut branches = Vec::new();
@@ -140,12 +279,21 @@ fn alerts(out: &mut String, slo: &Slo, opts: Options) {
                 "  slo:sli_error:ratio_rate{long}{sel} > {threshold}\n  and\n  slo:sli_error:ratio_rate{short}{sel} > {threshold}"
             );
             if guard {
+                // Relative traffic guard: the long window's bad events must burn the budget
+                // this fast even against the period's average traffic. A total outage
+                // passes at any traffic; a few errors in a quiet hour of a busy service do not.
                 let _ = write!(
                     cond,
-                    "\n  and\n  slo:sli_bad:rate{long}{sel} * {} >= {}",
-                    duration::scale(t.long_seconds, opts.window_scale),
-                    slo.page_min_bad_events
+                    "\n  and\n  slo:sli_bad:rate{long}{sel} >= {threshold} * slo:sli_total:rate{period}{sel}"
                 );
+                if slo.page_min_bad_events > 0 {
+                    let _ = write!(
+                        cond,
+                        "\n  and\n  slo:sli_bad:rate{long}{sel} * {} >= {}",
+                        duration::scale(t.long_seconds, opts.window_scale),
+                        slo.page_min_bad_events
+                    );
+                }
             }
             branches.push(format!(
                 "label_replace(label_replace(\n{cond},\n  \"long_window\", \"{long}\", \"\", \"\"), \"short_window\", \"{short}\", \"\", \"\")"
@@ -159,14 +307,15 @@ fn alerts(out: &mut String, slo: &Slo, opts: Options) {
         }
         let expr = branches.join("\nor\n");
         let alert = format!("{}BurnRate{}", slo.alert_prefix, capitalize(severity));
-        let alert_labels = format!(
-            "      labels:\n        severity: {severity}\n        service: {}\n        slo: {}\n",
-            slo.service, slo.name
-        );
-        let guard_text = if guard {
-            format!(" A page also needs at least {} bad events in the long window.", slo.page_min_bad_events)
-        } else {
-            String::new()
+        let alert_labels = alert_labels(slo, severity);
+        let guard_text = match (guard, slo.page_min_bad_events) {
+            (false, _) => String::new(),
+            (true, 0) => format!(
+                " A page also needs the long window's failures to burn that fast against the average traffic of the last {period}."
+            ),
+            (true, n) => format!(
+                " A page also needs the long window's failures to burn that fast against the average traffic of the last {period}, and at least {n} bad events."
+            ),
         };
         let summary = format!(
             "{}: error budget burning too fast ({{{{ $labels.long_window }}}} and {{{{ $labels.short_window }}}} windows)",
@@ -182,13 +331,8 @@ fn alerts(out: &mut String, slo: &Slo, opts: Options) {
             duration::format(slo.period_seconds),
             tier_texts.join(", or ")
         );
-        let annotations = format!(
-            "      annotations:\n        summary: {}\n        description: {}\n        runbook_url: {}\n        dashboard_url: {}\n",
-            quote(&summary),
-            quote(&description),
-            quote(&format!("{}{alert}.md", slo.runbook_base_url)),
-            quote(&slo.dashboard_url)
-        );
+        let widest = tiers.iter().map(|t| t.long_seconds).max().unwrap_or(3_600);
+        let annotations = annotations(slo, &alert, &summary, &description, widest);
         let for_ = (first.for_seconds > 0).then(|| scaled(first.for_seconds));
         rule(out, "alert", &alert, &expr, for_.as_deref(), &alert_labels, Some(&annotations));
     }
@@ -301,6 +445,40 @@ mod tests {
             alert["annotations"]["runbook_url"].as_str(),
             Some("https://example.invalid/runbooks/ShopAvailabilityBurnRatePage.md")
         );
+    }
+
+    #[test]
+    fn page_guard_is_relative_to_the_average_traffic() {
+        let text = render(&example(), Options::default());
+        assert!(text.contains(
+            "slo:sli_bad:rate1h{slo=\"availability\"} >= (14.4 * 0.001) * slo:sli_total:rate30d{slo=\"availability\"}"
+        ));
+    }
+
+    #[test]
+    fn long_windows_sum_recorded_increases_never_raw_30d_ranges() {
+        let text = render(&example(), Options::default());
+        assert!(!text.contains("[30d]))"), "a 30-day range over raw series");
+        assert!(text.contains("interval: 5m"));
+        assert!(text.contains("sum(increase(errors_total[5m]))"));
+        assert!(text.contains(
+            "sum_over_time(slo:sli_bad:increase5m{slo=\"availability\"}[30d])\n          /\n          (count_over_time(slo:sli_bad:increase5m{slo=\"availability\"}[30d]) * 300)"
+        ));
+        for name in ["slo:time_period:days", "slo:current_burn_rate:ratio", "slo:period_burn_rate:ratio"] {
+            assert!(text.contains(&format!("record: {name}")), "{name}");
+        }
+    }
+
+    #[test]
+    fn no_data_and_budget_alerts_are_generated_per_slo() {
+        let mut slos = example();
+        let text = render(&slos, Options::default());
+        assert!(text.contains("absent(slo:sli_total:rate5m{slo=\"availability\"})"));
+        assert!(text.contains("alert: SloErrorBudgetLow") && text.contains("alert: SloErrorBudgetExhausted"));
+        assert!(!text.contains("alert: SloNoTraffic"));
+        slos[0].expect_traffic = true;
+        let text = render(&slos, Options::default());
+        assert!(text.contains("slo:sli_total:rate1h{slo=\"availability\"} == 0"));
     }
 
     #[test]

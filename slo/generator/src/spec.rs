@@ -4,9 +4,10 @@
 //! Kinds: `Service`, `SLI`, `SLO`, `AlertPolicy`, `AlertCondition`,
 //! `AlertNotificationTarget`. An SLO's indicator is a `ratioMetric` (counters) with `good`
 //! or `bad` and `total` Prometheus queries containing the `{{.window}}` placeholder. A
-//! burn-rate tier is an `AlertPolicy` holding two `AlertCondition`s with the same
-//! `threshold` and `severity`: the larger `lookbackWindow` is the long window, the
-//! smaller one the short window.
+//! burn-rate tier is an `AlertPolicy` holding one `AlertCondition` (OpenSLO allows one
+//! condition per policy): its `lookbackWindow` is the long window, and the annotation
+//! `task-manager.io/short-window` the short window that must burn as fast (the
+//! multiwindow check of the SRE Workbook, which OpenSLO v1 cannot express).
 //!
 //! Generator-specific settings are `metadata.annotations` (see `ANN_*`).
 
@@ -25,12 +26,19 @@ pub const ANN_ALERT_PREFIX: &str = "task-manager.io/alert-name-prefix";
 pub const ANN_BAD_EVENTS: &str = "task-manager.io/bad-events";
 /// SLO: page only when the long window holds at least this many bad events.
 pub const ANN_PAGE_MIN_BAD_EVENTS: &str = "task-manager.io/page-min-bad-events";
+/// AlertCondition: the short window checked together with `lookbackWindow`.
+pub const ANN_SHORT_WINDOW: &str = "task-manager.io/short-window";
+/// SLO: "true" when the SLI always has traffic (a steady probe): zero traffic alerts too.
+pub const ANN_EXPECT_TRAFFIC: &str = "task-manager.io/expect-traffic";
 /// Service: runbook base URL; the alert name and `.md` are appended.
 pub const ANN_RUNBOOK_BASE: &str = "task-manager.io/runbook-base-url";
 /// Service: dashboard URL put into every generated alert.
 pub const ANN_DASHBOARD_URL: &str = "task-manager.io/slo-dashboard-url";
 
 pub const WINDOW_PLACEHOLDER: &str = "{{.window}}";
+/// The window in seconds, for SLIs that count samples (a probe's `probe_success`) and
+/// divide by the window to get events per second.
+pub const WINDOW_SECONDS_PLACEHOLDER: &str = "{{.windowSeconds}}";
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -176,6 +184,7 @@ pub struct Slo {
     pub alert_prefix: String,
     pub bad_events: String,
     pub page_min_bad_events: u64,
+    pub expect_traffic: bool,
     pub runbook_base_url: String,
     pub dashboard_url: String,
     /// Good-or-bad form of the indicator.
@@ -381,6 +390,7 @@ fn resolve(docs: &Docs, name: &str) -> Result<Slo> {
         alert_prefix,
         bad_events: annotation(meta, ANN_BAD_EVENTS)?.to_string(),
         page_min_bad_events,
+        expect_traffic: meta.annotations.get(ANN_EXPECT_TRAFFIC).is_some_and(|v| v == "true"),
         runbook_base_url: annotation(svc_meta, ANN_RUNBOOK_BASE)?.to_string(),
         dashboard_url: annotation(svc_meta, ANN_DASHBOARD_URL)?.to_string(),
         indicator,
@@ -400,40 +410,37 @@ fn severity_rank(s: &str) -> u8 {
 }
 
 fn tier(docs: &Docs, name: &str, policy: &AlertPolicySpec) -> Result<Tier> {
-    ensure!(policy.conditions.len() == 2, "a burn-rate tier needs exactly two conditions (long and short window)");
-    let mut conds = Vec::new();
-    for c in &policy.conditions {
-        let (_m, cond) = docs
-            .conditions
-            .get(&c.condition_ref)
-            .with_context(|| format!("AlertCondition {} is not defined", c.condition_ref))?;
-        ensure!(cond.condition.kind == "burnrate", "condition {} must be kind burnrate", c.condition_ref);
-        ensure!(cond.condition.op == "gt", "condition {} must use op gt", c.condition_ref);
-        ensure!(cond.condition.threshold > 0.0, "condition {} threshold must be positive", c.condition_ref);
-        ensure!(
-            matches!(cond.severity.as_str(), "page" | "ticket"),
-            "condition {} severity must be page or ticket",
-            c.condition_ref
-        );
-        conds.push(cond);
-    }
-    let (a, b) = (conds[0], conds[1]);
-    ensure!(a.severity == b.severity, "both conditions need the same severity");
-    ensure!(a.condition.threshold == b.condition.threshold, "both conditions need the same threshold");
-    let wa = duration::parse(&a.condition.lookback_window)?;
-    let wb = duration::parse(&b.condition.lookback_window)?;
-    ensure!(wa != wb, "the two conditions need different lookback windows");
-    let long = if wa > wb { a } else { b };
-    let for_seconds = match &long.condition.alert_after {
+    ensure!(policy.conditions.len() == 1, "an AlertPolicy holds exactly one condition (OpenSLO v1)");
+    let c = &policy.conditions[0];
+    let (meta, cond) = docs
+        .conditions
+        .get(&c.condition_ref)
+        .with_context(|| format!("AlertCondition {} is not defined", c.condition_ref))?;
+    ensure!(cond.condition.kind == "burnrate", "condition {} must be kind burnrate", c.condition_ref);
+    ensure!(cond.condition.op == "gt", "condition {} must use op gt", c.condition_ref);
+    ensure!(cond.condition.threshold > 0.0, "condition {} threshold must be positive", c.condition_ref);
+    ensure!(
+        matches!(cond.severity.as_str(), "page" | "ticket"),
+        "condition {} severity must be page or ticket",
+        c.condition_ref
+    );
+    let long_seconds = duration::parse(&cond.condition.lookback_window)?;
+    let short_seconds = duration::parse(annotation(meta, ANN_SHORT_WINDOW)?)?;
+    ensure!(
+        short_seconds < long_seconds,
+        "condition {}: the short window must be shorter than lookbackWindow",
+        c.condition_ref
+    );
+    let for_seconds = match &cond.condition.alert_after {
         Some(d) => duration::parse(d)?,
         None => 0,
     };
     Ok(Tier {
         policy: name.to_string(),
-        severity: a.severity.clone(),
-        burn_rate: a.condition.threshold,
-        long_seconds: wa.max(wb),
-        short_seconds: wa.min(wb),
+        severity: cond.severity.clone(),
+        burn_rate: cond.condition.threshold,
+        long_seconds,
+        short_seconds,
         for_seconds,
     })
 }
@@ -455,23 +462,18 @@ spec:
 ---
 apiVersion: openslo/v1
 kind: AlertCondition
-metadata: {name: fast-long}
+metadata:
+  name: fast-burn
+  annotations: {task-manager.io/short-window: 5m}
 spec:
   severity: page
   condition: {kind: burnrate, op: gt, threshold: 14.4, lookbackWindow: 1h, alertAfter: 2m}
 ---
 apiVersion: openslo/v1
-kind: AlertCondition
-metadata: {name: fast-short}
-spec:
-  severity: page
-  condition: {kind: burnrate, op: gt, threshold: 14.4, lookbackWindow: 5m, alertAfter: 2m}
----
-apiVersion: openslo/v1
 kind: AlertPolicy
 metadata: {name: fast}
 spec:
-  conditions: [{conditionRef: fast-short}, {conditionRef: fast-long}]
+  conditions: [{conditionRef: fast-burn}]
 ---
 apiVersion: openslo/v1
 kind: SLO
@@ -536,9 +538,17 @@ spec:
     }
 
     #[test]
-    fn rejects_tiers_with_mismatched_thresholds() {
-        let text = EXAMPLE.replacen("threshold: 14.4, lookbackWindow: 5m", "threshold: 6, lookbackWindow: 5m", 1);
-        let err = load_texts(&[("x".into(), text)]).unwrap_err();
-        assert!(format!("{err:#}").contains("same threshold"), "{err:#}");
+    fn rejects_policies_with_two_conditions_or_no_short_window() {
+        let two = EXAMPLE.replace(
+            "conditions: [{conditionRef: fast-burn}]",
+            "conditions: [{conditionRef: fast-burn}, {conditionRef: fast-burn}]",
+        );
+        let err = load_texts(&[("x".into(), two)]).unwrap_err();
+        assert!(format!("{err:#}").contains("exactly one condition"), "{err:#}");
+        let no_short = EXAMPLE.replace("annotations: {task-manager.io/short-window: 5m}", "annotations: {}");
+        let err = load_texts(&[("x".into(), no_short)]).unwrap_err();
+        assert!(format!("{err:#}").contains("short-window"), "{err:#}");
+        let too_long = EXAMPLE.replace("short-window: 5m", "short-window: 2h");
+        assert!(load_texts(&[("x".into(), too_long)]).is_err());
     }
 }

@@ -1,18 +1,42 @@
 #!/usr/bin/env python3
-"""Writes a test copy of alerts/alertmanager.yml: same routes, receivers and inhibition
-rules, but every webhook points at the local sink (http://127.0.0.1:HTTP/<receiver>),
-mail goes to the local SMTP sink without TLS or auth, and grouping waits are short.
+"""Writes a test copy of an Alertmanager configuration: same routes, receivers, time
+intervals and inhibition rules, but every webhook points at the local sink
+(http://127.0.0.1:HTTP/<receiver>) without credentials, mail goes to the local SMTP sink
+without TLS or auth, and grouping waits are short.
 
-Usage: test_config.py SRC DST HTTP_PORT SMTP_PORT
+SRC is alerts/alertmanager.yml (templates from alerts/templates/) or the deployed copy,
+helm/kube-prometheus-stack-values.yaml (alertmanager.config and alertmanager.templateFiles).
+
+Usage: test_config.py SRC DST HTTP_PORT SMTP_PORT [--mutes=never|always]
+  Mute time intervals are kept as deployed unless --mutes says otherwise:
+  --mutes=never   routes mute nothing (a test's result must not depend on the hour);
+  --mutes=always  every mute interval covers every day and hour (proves what it mutes).
 """
-import shutil
-import sys
+import glob
 import os
+import sys
 
 import yaml
 
-src, dst, http_port, smtp_port = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-cfg = yaml.safe_load(open(src))
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+src, dst, http_port, smtp_port = args
+mutes = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--mutes=")), "as-deployed")
+dst_dir = os.path.dirname(os.path.abspath(dst))
+os.makedirs(os.path.join(dst_dir, "templates"), exist_ok=True)
+
+doc = yaml.safe_load(open(src))
+if "alertmanager" in doc:  # the kube-prometheus-stack values: the deployed configuration
+    cfg = doc["alertmanager"]["config"]
+    templates = doc["alertmanager"].get("templateFiles", {})
+else:
+    cfg = doc
+    templates = {os.path.basename(p): open(p).read()
+                 for p in glob.glob(os.path.join(os.path.dirname(os.path.abspath(src)), "templates", "*.tmpl"))}
+for name, text in templates.items():
+    with open(os.path.join(dst_dir, "templates", name), "w") as f:
+        f.write(text)
+cfg["templates"] = [os.path.join(dst_dir, "templates", "*.tmpl")]
+
 g = cfg["global"]
 g["smtp_smarthost"] = f"127.0.0.1:{smtp_port}"
 g["smtp_require_tls"] = False
@@ -21,6 +45,7 @@ for k in ("smtp_auth_username", "smtp_auth_password", "smtp_auth_password_file")
 for r in cfg["receivers"]:
     for w in r.get("webhook_configs", []):
         w["url"] = f"http://127.0.0.1:{http_port}/{r['name']}"
+        w.pop("http_config", None)
 
 
 def shorten(route):
@@ -32,7 +57,18 @@ def shorten(route):
 
 
 shorten(cfg["route"])
-os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-shutil.copytree(os.path.join(os.path.dirname(os.path.abspath(src)), "templates"),
-                os.path.join(os.path.dirname(os.path.abspath(dst)), "templates"), dirs_exist_ok=True)
+
+
+def routes(route):
+    yield route
+    for child in route.get("routes", []):
+        yield from routes(child)
+
+
+if mutes == "never":
+    for r in routes(cfg["route"]):
+        r.pop("mute_time_intervals", None)
+elif mutes == "always":
+    for ti in cfg.get("time_intervals", []):
+        ti["time_intervals"] = [{"times": [{"start_time": "00:00", "end_time": "24:00"}]}]
 yaml.safe_dump(cfg, open(dst, "w"), sort_keys=False)
