@@ -8,8 +8,16 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
 
 use crate::{
-    api, attachments::AttachmentStore, auth::TokenCache, config::Config, db::Db, jobs, lifecycle::Lifecycle,
-    notify::Notifier, state::AppState, telemetry::metrics::Metrics,
+    api,
+    attachments::AttachmentStore,
+    auth::{password::Hasher, TokenCache},
+    config::Config,
+    db::Db,
+    jobs,
+    lifecycle::Lifecycle,
+    notify::Notifier,
+    state::AppState,
+    telemetry::metrics::Metrics,
 };
 
 pub struct Application {
@@ -26,6 +34,7 @@ pub async fn open_state(config: Config, metrics: Arc<Metrics>) -> anyhow::Result
     let tokens = Arc::new(TokenCache::new(config.token_cache_ttl));
     let capacity = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_requests.max(1)));
     let attachments = AttachmentStore::from_config(&config)?;
+    let passwords = Arc::new(Hasher::new(config.password_hashing_concurrency, config.password_hashing_wait));
     Ok(AppState {
         config: Arc::new(config),
         db,
@@ -35,6 +44,7 @@ pub async fn open_state(config: Config, metrics: Arc<Metrics>) -> anyhow::Result
         tokens,
         capacity,
         attachments,
+        passwords,
     })
 }
 

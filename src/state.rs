@@ -20,6 +20,8 @@ pub struct AppState {
     /// One permit per request being served (`max_concurrent_requests`); a request that
     /// finds none left is shed with 503.
     pub capacity: Arc<tokio::sync::Semaphore>,
+    /// argon2id hashing, bounded to `password_hashing_concurrency` at once.
+    pub passwords: Arc<crate::auth::password::Hasher>,
     /// Where attachment files are kept (a local directory or S3).
     pub attachments: AttachmentStore,
 }

@@ -180,6 +180,7 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "bulk_deleted" => "The selected tasks were deleted.",
         "webhook_deleted" => "Webhook deleted.",
         "signed_out" => "You are signed out.",
+        "registered" => "If this address had no account, it has one now: sign in with it.",
         _ => return None,
     })
 }
