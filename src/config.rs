@@ -75,12 +75,36 @@ pub struct Config {
     pub cookie_secure: bool,
     #[serde(with = "humantime_serde")]
     pub session_ttl: Duration,
-    /// Failed sign-ins allowed per account and per client address within `login_window`.
+    /// Failed sign-ins allowed per account from one client address within `login_window`;
+    /// past it that address gets 429 for that account. Past it from any addresses, the
+    /// account is slowed down (see `login_slowdown`), never locked.
     pub login_max_failures: u32,
     #[serde(with = "humantime_serde")]
     pub login_window: Duration,
-    /// Trust the left-most `X-Forwarded-For` address as the client (behind a load balancer).
+    /// Failed sign-ins allowed per client address, across accounts, within `login_window`.
+    pub login_address_max_failures: u32,
+    /// Once an account has `login_max_failures` failures in the window, one attempt per
+    /// this interval is let through, doubling with each further failure...
+    #[serde(with = "humantime_serde")]
+    pub login_slowdown: Duration,
+    /// ...up to this interval: a stranger can slow the owner down, not lock them out.
+    #[serde(with = "humantime_serde")]
+    pub login_slowdown_max: Duration,
+    /// Sign-up attempts accepted per client address within `registration_window`.
+    pub registration_max_per_address: u32,
+    #[serde(with = "humantime_serde")]
+    pub registration_window: Duration,
+    /// Proxies in front of the service that append to `X-Forwarded-For` (1 behind an AWS
+    /// ALB). The client address is the entry that many places from the right, so a
+    /// client cannot choose its own by sending the header. 0: the socket peer.
+    pub trusted_proxy_hops: usize,
+    /// Deprecated: `true` is read as `trusted_proxy_hops = 1` when that is 0.
     pub trust_forwarded_for: bool,
+    /// argon2id hashes computed at once (19 MiB each); 0 means one per CPU core.
+    pub password_hashing_concurrency: usize,
+    /// How long a sign-in or sign-up waits for a hashing slot before it gets 503.
+    #[serde(with = "humantime_serde")]
+    pub password_hashing_wait: Duration,
     /// How long a replica may reuse an API token lookup. Changes made through this
     /// replica take effect at once; changes made through another one within this
     /// time. Zero disables the cache.
@@ -178,7 +202,15 @@ impl Default for Config {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
+            login_address_max_failures: 20,
+            login_slowdown: Duration::from_secs(1),
+            login_slowdown_max: Duration::from_secs(60),
+            registration_max_per_address: 10,
+            registration_window: Duration::from_secs(3600),
+            trusted_proxy_hops: 0,
             trust_forwarded_for: false,
+            password_hashing_concurrency: 0,
+            password_hashing_wait: Duration::from_secs(2),
             token_cache_ttl: Duration::from_secs(5),
             log_format: LogFormat::Auto,
             log_level: "info".into(),
@@ -253,6 +285,15 @@ impl Config {
             config.smtp_password = Some(SecretString::from(password.trim_end_matches(['\r', '\n']).to_owned()));
         }
         Ok(config)
+    }
+
+    /// Proxy hops to trust in `X-Forwarded-For`, honouring the deprecated boolean.
+    pub fn proxy_hops(&self) -> usize {
+        if self.trusted_proxy_hops == 0 && self.trust_forwarded_for {
+            1
+        } else {
+            self.trusted_proxy_hops
+        }
     }
 
     pub fn is_sqlite(&self) -> bool {

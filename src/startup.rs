@@ -8,8 +8,16 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
 
 use crate::{
-    api, attachments::AttachmentStore, auth::TokenCache, config::Config, db::Db, jobs, lifecycle::Lifecycle,
-    notify::Notifier, state::AppState, telemetry::metrics::Metrics,
+    api,
+    attachments::AttachmentStore,
+    auth::{password::Hasher, TokenCache},
+    config::Config,
+    db::Db,
+    jobs,
+    lifecycle::Lifecycle,
+    notify::Notifier,
+    state::AppState,
+    telemetry::metrics::Metrics,
 };
 
 pub struct Application {
@@ -27,6 +35,7 @@ pub async fn open_state(config: Config, metrics: Arc<Metrics>) -> anyhow::Result
     let capacity = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_requests.max(1)));
     let imports = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_imports.max(1)));
     let attachments = AttachmentStore::from_config(&config)?;
+    let passwords = Arc::new(Hasher::new(config.password_hashing_concurrency, config.password_hashing_wait));
     Ok(AppState {
         config: Arc::new(config),
         db,
@@ -37,6 +46,7 @@ pub async fn open_state(config: Config, metrics: Arc<Metrics>) -> anyhow::Result
         capacity,
         imports,
         attachments,
+        passwords,
     })
 }
 

@@ -22,6 +22,8 @@ pub struct AppState {
     pub capacity: Arc<tokio::sync::Semaphore>,
     /// One permit per import being converted or written (`max_concurrent_imports`).
     pub imports: Arc<tokio::sync::Semaphore>,
+    /// argon2id hashing, bounded to `password_hashing_concurrency` at once.
+    pub passwords: Arc<crate::auth::password::Hasher>,
     /// Where attachment files are kept (a local directory or S3).
     pub attachments: AttachmentStore,
 }

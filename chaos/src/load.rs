@@ -81,13 +81,14 @@ impl Client {
         if !r.status().is_success() {
             bail!("register: HTTP {}: {}", r.status(), r.text().await.unwrap_or_default());
         }
-        let user_id = r.json::<serde_json::Value>().await?["id"].as_i64().context("no user id")?;
         let r = http
             .post(format!("{base}/api/v1/auth/login"))
             .json(&serde_json::json!({"email": email, "password": password}))
             .send()
             .await?;
         let cookie = session_cookie(&r).context("login set no session cookie")?;
+        // Sign-up answers alike for new and taken addresses; the id comes with sign-in.
+        let user_id = r.json::<serde_json::Value>().await?["id"].as_i64().context("no user id")?;
         let r = http
             .post(format!("{base}/api/v1/me/tokens"))
             .header("cookie", cookie)

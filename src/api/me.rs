@@ -17,7 +17,7 @@ use super::{
     views::{TokenCreated, TokenScope, TokenView, UserView},
 };
 use crate::{
-    auth::{password, secret, Credential, Principal},
+    auth::{secret, Credential, Principal},
     db::repo,
     domain::{now_millis, DisplayName, Password, TimeZone},
     error::{AppError, AppResult},
@@ -93,11 +93,13 @@ pub async fn change_password(
     ApiJson(body): ApiJson<ChangePassword>,
 ) -> AppResult<StatusCode> {
     principal.require_write()?;
-    let new = Password::parse(&body.new_password, "new_password").map_err(|e| AppError::Unprocessable(vec![e]))?;
-    if !password::verify(SecretString::from(body.current_password), Some(principal.user.password_hash.clone())).await {
+    let new = Password::parse(&body.new_password, "new_password", &principal.user.email)
+        .map_err(|e| AppError::Unprocessable(vec![e]))?;
+    let current = SecretString::from(body.current_password);
+    if !state.passwords.verify(current, Some(principal.user.password_hash.clone())).await? {
         return Err(AppError::field("current_password", "incorrect", "The current password is not correct."));
     }
-    let hash = password::hash(new.secret().clone()).await?;
+    let hash = state.passwords.hash(new.secret().clone()).await?;
     let db = &state.db;
     let mut tx = db.begin().await?;
     repo::users::set_password(db, &mut tx, principal.id(), &hash, now_millis()).await?;

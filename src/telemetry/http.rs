@@ -43,30 +43,13 @@ impl Injector for HeaderInjector<'_> {
     }
 }
 
-/// The client's address: the socket peer, or the left-most `X-Forwarded-For` entry
-/// when the service is configured to trust its load balancer.
-pub fn client_address(req_headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded: bool) -> String {
-    if trust_forwarded {
-        if let Some(first) = req_headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        {
-            return first.to_owned();
-        }
-    }
-    peer.map(|p| p.ip().to_string()).unwrap_or_default()
-}
-
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = method_label(req.method());
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let route = route.as_deref().unwrap_or(UNMATCHED_ROUTE).to_owned();
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let client = client_address(req.headers(), peer, state.config.trust_forwarded_for);
+    let client = crate::auth::client_address(req.headers(), peer, state.config.proxy_hops());
     let user_agent = req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let path = req.uri().path().to_owned();
 

@@ -181,6 +181,7 @@ pub fn flash_message(key: &str) -> Option<&'static str> {
         "webhook_deleted" => "Webhook deleted.",
         "webhook_confirmed" => "Webhook confirmed: it sends again.",
         "signed_out" => "You are signed out.",
+        "registered" => "If this address had no account, it has one now: sign in with it.",
         _ => return None,
     })
 }

@@ -12,7 +12,7 @@ use super::{
     render::{page, redirect, Ctx, Nav},
 };
 use crate::{
-    api::auth::{authenticate, create_user, start_session},
+    api::auth::{authenticate, sign_up, start_session},
     auth::{Credential, Principal},
     db::repo,
     error::AppError,
@@ -100,28 +100,34 @@ pub async fn signup_page(State(state): State<AppState>, headers: HeaderMap) -> W
     Ok(signup_form(&ctx, StatusCode::OK, json!({"email": "", "display_name": "", "time_zone": ""}), vec![]))
 }
 
-pub async fn signup(State(state): State<AppState>, headers: HeaderMap, form: CsrfForm) -> WebResult {
+/// Signs up and sends the browser to the sign-in page, with the same message whether
+/// or not the address already had an account (see `api::auth::sign_up`).
+pub async fn signup(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    form: CsrfForm,
+) -> WebResult {
     if !state.config.registration_enabled {
         return Err(AppError::Forbidden("Sign-up is disabled on this server.".into()).into());
     }
     let (email, name, zone) = (form.get("email"), form.get("display_name"), form.get("time_zone"));
     let zone_opt = (!zone.is_empty()).then_some(zone.as_str());
-    match create_user(&state, &email, &form.raw("password"), &name, zone_opt, false).await {
-        Ok(user) => {
-            let cookie = start_session(&state, user.id).await?;
-            let mut res = redirect("/projects", None);
-            res.headers_mut().append(header::SET_COOKIE, cookie);
-            Ok(res)
-        }
-        Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(..))) => {
-            let errors = match e {
-                AppError::Unprocessable(errs) => errs.into_iter().map(|e| e.message).collect(),
-                AppError::Conflict(_, m) => vec![m],
-                _ => vec![],
+    match sign_up(&state, &headers, peer, &email, &form.raw("password"), &name, zone_opt).await {
+        Ok(_) => Ok(redirect("/signin", Some("registered"))),
+        Err(e @ (AppError::Unprocessable(_) | AppError::TooManyRequests { .. })) => {
+            let (status, errors) = match e {
+                AppError::Unprocessable(errs) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, errs.into_iter().map(|e| e.message).collect())
+                }
+                _ => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    vec!["Too many sign-ups from your network. Wait a while and try again.".to_owned()],
+                ),
             };
             let ctx = anonymous_ctx(&headers, state.config.cookie_secure);
             let values = json!({"email": email, "display_name": name, "time_zone": zone});
-            Ok(signup_form(&ctx, StatusCode::UNPROCESSABLE_ENTITY, values, errors))
+            Ok(signup_form(&ctx, status, values, errors))
         }
         Err(e) => Err(e.into()),
     }

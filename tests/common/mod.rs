@@ -49,6 +49,10 @@ pub fn base_config(backend: Backend, dir: &std::path::Path) -> Config {
         schedule_backup: String::new(),
         attachments_dir: dir.join("attachments"),
         database_url: database_url.into(),
+        // Tests sign up many accounts from loopback, and some in parallel; the sign-up
+        // throttle and the hashing bound have tests of their own that set these.
+        registration_max_per_address: 10_000,
+        password_hashing_wait: Duration::from_secs(60),
         ..Config::default()
     }
 }
@@ -93,7 +97,6 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::CREATED, "register {name}");
-        let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
         let r = client
             .post(self.url("/api/v1/auth/login"))
             .json(&json!({"email": email, "password": "correct horse battery"}))
@@ -101,6 +104,8 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "login {name}");
+        // Sign-up answers alike for new and taken addresses; the id comes with sign-in.
+        let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
         (client, id)
     }
 

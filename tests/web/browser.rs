@@ -276,6 +276,11 @@ impl Ui<'_> {
         self.fill("#password", PASSWORD).await;
         self.fill("#time_zone", "Europe/Paris").await;
         self.click("form button[type=submit].primary").await;
+        // Sign-up answers alike for new and taken addresses: then sign in.
+        self.find("form[action='/signin']").await;
+        self.fill("#email", &format!("{name}@example.com")).await;
+        self.fill("#password", PASSWORD).await;
+        self.click("form button[type=submit].primary").await;
         self.find("#active-projects").await;
         assert_eq!(self.path().await, "/projects");
     }

@@ -52,6 +52,12 @@ both!(sign_up_sign_in_sign_out, |b| async move {
     assert_eq!(res.status, 422);
     assert!(res.body.contains("role=\"alert\""), "{}", res.excerpt());
     assert_eq!(app.count("app_user").await, before);
+    // A taken address with a valid password gets what a free one gets (see sign_up).
+    other.get("/signup").await;
+    let fields =
+        [("display_name", "x"), ("email", "ann@example.com"), ("password", "another fine secret"), ("time_zone", "")];
+    other.post("/signup", &fields).await.redirects_to("/signin");
+    assert_eq!(app.count("app_user").await, before);
 });
 
 both!(security_headers_assets_and_error_pages, |b| async move {

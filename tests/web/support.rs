@@ -96,7 +96,8 @@ impl<'a> Browser<'a> {
         page
     }
 
-    /// Signs up through the form; the browser is then signed in.
+    /// Signs up through the form, then signs in (sign-up answers alike for new and
+    /// taken addresses, so it cannot sign in by itself).
     pub async fn sign_up(&mut self, name: &str) {
         let page = self.get("/signup").await;
         assert_eq!(page.status, 200, "{}", page.excerpt());
@@ -104,6 +105,9 @@ impl<'a> Browser<'a> {
         let res = self
             .post("/signup", &[("display_name", name), ("email", &email), ("password", PASSWORD), ("time_zone", "UTC")])
             .await;
+        res.redirects_to("/signin");
+        self.get("/signin").await;
+        let res = self.post("/signin", &[("email", &email), ("password", PASSWORD)]).await;
         res.redirects_to("/projects");
         let page = self.get("/projects").await;
         assert_eq!(page.status, 200);
