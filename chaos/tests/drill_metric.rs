@@ -78,7 +78,8 @@ async fn a_running_drill_is_visible_in_the_labs_prometheus() {
             .expect("prometheus runs (apt-get install prometheus)"),
     );
     let prom = format!("http://127.0.0.1:{prom_port}");
-    let query = "max by (experiment) (task_manager_chaos_drill_active{namespace=\"lab\",experiment=\"05-database-failover\"})";
+    let query =
+        "max by (experiment) (task_manager_chaos_drill_active{namespace=\"lab\",experiment=\"05-database-failover\"})";
     wait_for(&http, &prom, query, 1.0).await;
 
     let r = http.delete(format!("{control}/drill/05-database-failover")).send().await.unwrap();

@@ -33,8 +33,9 @@ async fn a_job_that_never_ran_is_stale_from_the_process_start() {
     // Once a year: it does not run during the test.
     let app = TestApp::spawn_with(Backend::Sqlite, |c| c.schedule_cleanup = "0 0 0 1 1 *".into()).await;
     let after = now_millis() / 1000;
-    let last_success =
-        |s: &[prom::Sample], job: &str| prom::value(s, "task_manager_job_last_success_timestamp_seconds", &[("job", job)]);
+    let last_success = |s: &[prom::Sample], job: &str| {
+        prom::value(s, "task_manager_job_last_success_timestamp_seconds", &[("job", job)])
+    };
     let mut scrape = Vec::new();
     for _ in 0..200 {
         scrape = prom::parse(&app.metrics().await);
