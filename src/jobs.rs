@@ -115,12 +115,17 @@ pub async fn deliver(state: AppState) -> anyhow::Result<Ran> {
     Ok(Ran::Done)
 }
 
-/// Queues the due-soon reminders whose time has come (one replica at a time).
+/// Queues the due-soon reminders whose time has come and counts those unsent past
+/// their objective (one replica at a time).
 pub async fn due_soon(state: AppState) -> anyhow::Result<Ran> {
     let Some(_lock) = state.db.job_lock("due_soon").await? else { return Ok(Ran::Skipped) };
     let queued = notify::schedule::queue_due_soon(&state, now_millis()).await?;
     if queued > 0 {
         tracing::info!(queued, "due-soon reminders queued");
+    }
+    let missed = notify::schedule::count_missed_reminders(&state, now_millis()).await?;
+    if missed > 0 {
+        tracing::warn!(missed, "due-soon reminders still unsent past their objective");
     }
     Ok(Ran::Done)
 }

@@ -58,6 +58,17 @@ impl Lab {
     pub async fn revert(&self, fault: &str) -> anyhow::Result<ActionResult> {
         self.post(&format!("/revert/{fault}"), None).await
     }
+
+    /// Sets the supervisor's `task_manager_chaos_drill_active{experiment}` (scraped by the
+    /// lab's Prometheus) to 1 while the drill runs, back to 0 when it ended.
+    pub async fn mark_drill(&self, experiment: &str, running: bool) -> anyhow::Result<()> {
+        let url = format!("{}/drill/{experiment}", self.cfg.control_url());
+        let r = if running { self.http.put(url) } else { self.http.delete(url) }.send().await?;
+        if !r.status().is_success() {
+            bail!("marking drill {experiment}: {} {}", r.status(), r.text().await.unwrap_or_default());
+        }
+        Ok(())
+    }
 }
 
 /// The value of an instant PromQL query: the first sample, 0 when there is none.
@@ -217,6 +228,10 @@ pub async fn run_lab(e: &Experiment, lab_dir: &std::path::Path, journal: &mut Jo
         journal.deviated = true;
         journal.notes.push("the steady state did not hold before the method: no fault injected".into());
     } else {
+        // Losing the mark costs only the dashboards' annotation: a note, not a failure.
+        if let Err(err) = lab.mark_drill(&e.id, true).await {
+            journal.notes.push(format!("drill not marked on the dashboards: {err:#}"));
+        }
         let t0 = now();
         journal.method_started_at = Some(t0);
         let lab = Arc::new(lab);
@@ -290,6 +305,9 @@ pub async fn run_lab(e: &Experiment, lab_dir: &std::path::Path, journal: &mut Jo
         journal.lab_before_rollback = Some(lab.status().await?);
         let lab = Arc::try_unwrap(lab).ok().context("steps still hold the lab")?;
         rollback(e, &lab, &activities).await;
+        if let Err(err) = lab.mark_drill(&e.id, false).await {
+            journal.notes.push(format!("drill end not marked on the dashboards: {err:#}"));
+        }
         if interrupted {
             journal.notes.push("interrupted (Ctrl-C): faults rolled back".into());
         } else {

@@ -17,6 +17,10 @@ pub mod unsubscribe;
 
 use std::fmt;
 
+/// The reminder-timeliness objective: a due-soon reminder is on time when the SMTP relay
+/// accepts it within 2 minutes of its scheduled time (`slo/reminder-timeliness.yaml`).
+pub const REMINDER_OBJECTIVE_MS: i64 = 120_000;
+
 use crate::{config::Config, db::Db, domain::now_millis, error::AppError};
 
 /// What a notification is about; also the name of its setting and template.

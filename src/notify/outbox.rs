@@ -96,10 +96,36 @@ async fn deliver_one(state: &AppState, n: &Claimed) -> Result<(), AppError> {
             }
         }
     };
+    let now = now_millis();
+    let timeliness = (kind == Kind::DueSoon).then(|| reminder_outcome(outcome, now - n.scheduled_at)).flatten();
     let mut tx = state.db.begin().await?;
-    repo::notifications::finish(&state.db, &mut tx, n.id, outcome, error.as_deref(), now_millis()).await?;
+    repo::notifications::finish(&state.db, &mut tx, n.id, outcome, error.as_deref(), now).await?;
+    let counted = match timeliness {
+        Some(_) => repo::notifications::count_reminder(&state.db, &mut tx, n.id, now).await?,
+        None => false,
+    };
     tx.commit().await?;
+    if let (true, Some(label)) = (counted, timeliness) {
+        state.metrics.reminders.with_label_values(&[label]).inc();
+    }
     Ok(())
+}
+
+/// How a reminder that reached `outcome` `late_ms` after its scheduled time counts in
+/// the reminder SLI, or `None` when it does not count (yet): a retry is decided later,
+/// and a reminder cancelled before its deadline (task done, due date moved) was never
+/// owed. Whatever is still unsent at the deadline is counted `missed` by the scan.
+pub fn reminder_outcome(outcome: Outcome, late_ms: i64) -> Option<&'static str> {
+    let in_time = late_ms <= super::REMINDER_OBJECTIVE_MS;
+    match outcome {
+        Outcome::Sent if in_time => Some("on_time"),
+        Outcome::Sent => Some("late"),
+        Outcome::Dead => Some("dead"),
+        Outcome::Undeliverable => Some("undeliverable"),
+        Outcome::Cancelled if in_time => None,
+        Outcome::Cancelled => Some("missed"),
+        Outcome::Retry { .. } => None,
+    }
 }
 
 fn count(state: &AppState, kind: Kind, outcome: &str) {
@@ -242,6 +268,18 @@ mod tests {
             let late = backoff(base, max, 40);
             assert!(late >= Duration::from_secs(1800) && late <= max, "{late:?}");
         }
+    }
+
+    #[test]
+    fn reminders_count_by_their_fate_at_the_objective() {
+        let objective = crate::notify::REMINDER_OBJECTIVE_MS;
+        assert_eq!(reminder_outcome(Outcome::Sent, objective), Some("on_time"));
+        assert_eq!(reminder_outcome(Outcome::Sent, objective + 1), Some("late"));
+        assert_eq!(reminder_outcome(Outcome::Dead, 0), Some("dead"));
+        assert_eq!(reminder_outcome(Outcome::Undeliverable, 0), Some("undeliverable"));
+        assert_eq!(reminder_outcome(Outcome::Cancelled, 0), None);
+        assert_eq!(reminder_outcome(Outcome::Cancelled, objective + 1), Some("missed"));
+        assert_eq!(reminder_outcome(Outcome::Retry { at: 0 }, objective + 1), None);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The scheduled scans that queue notifications: due-soon reminders (every minute)
-//! and daily digests (every 15 minutes, for the accounts whose local digest time has
+//! The scheduled scans that queue notifications: due-soon reminders (every minute, with
+//! the count of reminders that missed their objective) and daily digests (every 15 minutes, for the accounts whose local digest time has
 //! come). Both are exactly-once through the outbox's deduplication key, and on
 //! PostgreSQL one replica runs each scan at a time (the job lock).
 
@@ -22,6 +22,19 @@ pub async fn queue_due_soon(state: &AppState, now: i64) -> Result<u64, AppError>
     let queued = notifications::queue_due_soon(&state.db, &mut tx, now, MAX_LEAD_MINUTES * 60_000).await?;
     tx.commit().await?;
     Ok(queued)
+}
+
+/// Counts the due-soon reminders still unsent past the objective (`missed` in
+/// `task_manager_reminders_total`), each once: during an SMTP outage the reminder SLI
+/// sees failures as their deadlines pass, not only after the relay is back. Returns
+/// how many.
+pub async fn count_missed_reminders(state: &AppState, now: i64) -> Result<u64, AppError> {
+    let mut tx = state.db.begin().await?;
+    let missed =
+        notifications::count_missed_reminders(&state.db, &mut tx, now, now - super::REMINDER_OBJECTIVE_MS).await?;
+    tx.commit().await?;
+    state.metrics.reminders.with_label_values(&["missed"]).inc_by(missed);
+    Ok(missed)
 }
 
 /// Queues today's digest for every account whose local digest time has passed and

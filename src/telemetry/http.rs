@@ -69,31 +69,85 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
     let _ = span.set_parent(parent);
 
-    let active = state.metrics.http_active.with_label_values(&[method]);
-    active.inc();
+    // The guard counts the request as in flight until it is dropped; when the future is
+    // dropped before an answer (client gone, shutdown) it records the request itself.
+    let mut in_flight = InFlight::begin(&state, start, method, route, span.clone());
     let mut response = next.run(req).instrument(span.clone()).await;
-    active.dec();
+    in_flight.answered(response.status().as_u16());
 
-    let status = response.status().as_u16();
-    let elapsed = start.elapsed();
-    state.metrics.observe_http(method, &route, status, elapsed.as_secs_f64());
-    span.record("http.response.status_code", status);
-    if status >= 500 {
-        span.record("otel.status_code", "ERROR");
-    }
     let context = span.context();
     opentelemetry::global::get_text_map_propagator(|p| {
         p.inject_context(&context, &mut HeaderInjector(response.headers_mut()))
     });
-    span.in_scope(|| {
-        tracing::info!(
-            target: "access",
-            method,
-            route = route.as_str(),
-            status,
-            duration_ms = (elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
-            "request"
-        )
-    });
     response
+}
+
+/// Status recorded for a request whose client went away before the answer (nginx's
+/// convention; no response is sent).
+pub const CLIENT_CLOSED_REQUEST: u16 = 499;
+/// Status recorded for a request cut by shutdown: an error of the service, counted
+/// against availability like any 5xx.
+pub const ABANDONED_AT_SHUTDOWN: u16 = 503;
+
+/// One request between its head and its answer: counted in `http_server_active_requests`
+/// until dropped, and recorded exactly once, with the answer's status or, when the
+/// request future is dropped unanswered (hyper drops it when the client closes the
+/// connection; shutdown drops it after the grace period), 499 or 503.
+struct InFlight {
+    metrics: std::sync::Arc<super::metrics::Metrics>,
+    lifecycle: crate::lifecycle::Lifecycle,
+    method: &'static str,
+    route: String,
+    start: Instant,
+    span: tracing::Span,
+    recorded: bool,
+}
+
+impl InFlight {
+    fn begin(state: &AppState, start: Instant, method: &'static str, route: String, span: tracing::Span) -> InFlight {
+        state.metrics.http_active.with_label_values(&[method]).inc();
+        InFlight {
+            metrics: state.metrics.clone(),
+            lifecycle: state.lifecycle.clone(),
+            method,
+            route,
+            start,
+            span,
+            recorded: false,
+        }
+    }
+
+    fn answered(&mut self, status: u16) {
+        self.record(status, None);
+    }
+
+    /// Records the request once; `abandoned` says why it ended without an answer.
+    fn record(&mut self, status: u16, abandoned: Option<&'static str>) {
+        self.recorded = true;
+        let elapsed = self.start.elapsed();
+        self.metrics.observe_http(self.method, &self.route, status, elapsed.as_secs_f64());
+        self.span.record("http.response.status_code", status);
+        if status >= 500 {
+            self.span.record("otel.status_code", "ERROR");
+        }
+        let (method, route) = (self.method, self.route.as_str());
+        let duration_ms = (elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
+        self.span.in_scope(|| match abandoned {
+            Some(why) => tracing::warn!(target: "access", method, route, status, duration_ms, "{why}"),
+            None => tracing::info!(target: "access", method, route, status, duration_ms, "request"),
+        });
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.metrics.http_active.with_label_values(&[self.method]).dec();
+        if !self.recorded {
+            if self.lifecycle.is_shutting_down() {
+                self.record(ABANDONED_AT_SHUTDOWN, Some("request abandoned at shutdown"));
+            } else {
+                self.record(CLIENT_CLOSED_REQUEST, Some("client closed the connection before the answer"));
+            }
+        }
+    }
 }

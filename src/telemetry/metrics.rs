@@ -15,6 +15,9 @@ pub const DB_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 
 pub struct Metrics {
     pub registry: Registry,
+    /// Unix time (s) the registry was built, at process start: the last success of a
+    /// job that has not succeeded yet.
+    pub started_at: i64,
     pub http_duration: HistogramVec,
     pub http_requests: IntCounterVec,
     pub http_active: IntGaugeVec,
@@ -39,6 +42,7 @@ pub struct Metrics {
     pub outbox_oldest_age: IntGauge,
     pub notifications_dead: IntGauge,
     pub reminder_delay: Histogram,
+    pub reminders: IntCounterVec,
     pub webhook_deliveries: IntCounterVec,
     pub webhook_duration: Histogram,
     pub attachment_uploads: IntCounterVec,
@@ -54,6 +58,9 @@ pub const EMAIL_OUTCOMES: &[&str] = &["sent", "failed", "undeliverable"];
 /// Outcomes of attachment uploads and downloads.
 pub const UPLOAD_OUTCOMES: &[&str] = &["stored", "too_large", "failed"];
 pub const DOWNLOAD_OUTCOMES: &[&str] = &["served", "failed"];
+/// Outcomes of due-soon reminders against their objective: the reminder SLI counts
+/// `on_time` as good and every other outcome as bad.
+pub const REMINDER_OUTCOMES: &[&str] = &["on_time", "late", "missed", "dead", "undeliverable"];
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
     r.register(Box::new(c.clone())).expect("metric names are unique");
@@ -65,6 +72,7 @@ impl Metrics {
         let r = Registry::new();
         let http_labels = &["http_request_method", "http_route", "http_response_status_code"];
         let m = Metrics {
+            started_at: crate::domain::now_millis() / 1000,
             http_duration: reg(
                 &r,
                 HistogramVec::new(
@@ -215,6 +223,17 @@ impl Metrics {
                 )
                 .unwrap(),
             ),
+            reminders: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "task_manager_reminders_total",
+                        "Due-soon reminders by outcome against the 2-minute objective.",
+                    ),
+                    &["outcome"],
+                )
+                .unwrap(),
+            ),
             webhook_deliveries: reg(
                 &r,
                 IntCounterVec::new(
@@ -290,6 +309,9 @@ impl Metrics {
                 m.emails.with_label_values(&[kind, outcome]).inc_by(0);
             }
         }
+        for outcome in REMINDER_OUTCOMES {
+            m.reminders.with_label_values(&[outcome]).inc_by(0);
+        }
         for outcome in ["delivered", "failed", "refused"] {
             m.webhook_deliveries.with_label_values(&[outcome]).inc_by(0);
         }
@@ -313,11 +335,15 @@ impl Metrics {
         self.http_requests.with_label_values(&labels).inc();
     }
 
-    /// Registers a job's series before its first run.
+    /// Registers a job's series before its first run. Its last success starts at the
+    /// process start, so `time() - last success` measures staleness from start: a job,
+    /// or a whole scheduler, that never runs after a rollout shows as stale instead of
+    /// having no series to alert on.
     pub fn declare_job(&self, job: &str) {
         for outcome in ["ok", "error", "skipped"] {
             self.job_runs.with_label_values(&[job, outcome]).inc_by(0);
         }
+        self.job_last_success.with_label_values(&[job]).set(self.started_at);
     }
 
     /// The text exposition served at `/metrics`.

@@ -270,6 +270,56 @@ both!(after_every_attempt_fails_a_notification_is_dead, |b| async move {
     assert_eq!(metric(&m, "task_manager_outbox_pending "), 0.0);
 });
 
+/// `task_manager_reminders_total` by outcome.
+fn reminders(text: &str, outcome: &str) -> f64 {
+    metric(text, &format!("task_manager_reminders_total{{outcome=\"{outcome}\"}}"))
+}
+
+both!(during_an_smtp_outage_reminders_count_as_missed_at_their_deadline, |b| async move {
+    let mut sink = SmtpSink::start().await;
+    let app = app_with_smtp(b, &sink).await;
+    let (alice, _bob, bob_id, pid) = team(&app).await;
+    let task = |title: &str| json!({"title": title, "assignee_id": bob_id, "due_at": in_minutes(60)});
+    create_task(&app, &alice, pid, task("Before the outage")).await;
+    assert_eq!(schedule::queue_due_soon(&app.state, now_millis()).await.unwrap(), 1);
+    deliver_due(&app.state).await.unwrap();
+    sink.wait_for(2).await;
+    let m = app.metrics().await;
+    assert_eq!(reminders(&m, "on_time"), 1.0);
+
+    sink.stop();
+    create_task(&app, &alice, pid, task("During the outage 1")).await;
+    create_task(&app, &alice, pid, task("During the outage 2")).await;
+    assert_eq!(schedule::queue_due_soon(&app.state, now_millis()).await.unwrap(), 2);
+    deliver_due(&app.state).await.unwrap();
+    // Failed once, due to be retried: not yet late, and the delay histogram sees nothing.
+    assert_eq!(schedule::count_missed_reminders(&app.state, now_millis() + 60_000).await.unwrap(), 0);
+    let m = app.metrics().await;
+    assert_eq!(reminders(&m, "missed"), 0.0);
+    assert_eq!(metric(&m, "task_manager_reminder_delay_seconds_count"), 1.0);
+
+    // The deadline passes with the relay still down: both count as missed, once.
+    let past_deadline = now_millis() + task_manager::notify::REMINDER_OBJECTIVE_MS + 1_000;
+    assert_eq!(schedule::count_missed_reminders(&app.state, past_deadline).await.unwrap(), 2);
+    assert_eq!(schedule::count_missed_reminders(&app.state, past_deadline + 60_000).await.unwrap(), 0);
+    assert_eq!(reminders(&app.metrics().await, "missed"), 2.0);
+
+    // A reminder given up before its deadline counts as dead; the two already counted
+    // as missed die too, and are not counted again.
+    create_task(&app, &alice, pid, task("Given up")).await;
+    assert_eq!(schedule::queue_due_soon(&app.state, now_millis()).await.unwrap(), 1);
+    for _ in 0..3 {
+        deliver_due(&app.state).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(status_counts(&app).await.contains(&("due_soon".into(), "dead".into(), 3)));
+    let m = app.metrics().await;
+    assert_eq!(
+        ["on_time", "late", "missed", "dead", "undeliverable"].map(|o| reminders(&m, o)),
+        [1.0, 0.0, 2.0, 1.0, 0.0]
+    );
+});
+
 both!(without_smtp_notifications_are_recorded_as_undeliverable, |b| async move {
     let app = TestApp::spawn(b).await;
     let (alice, _bob, bob_id, pid) = team(&app).await;
@@ -280,6 +330,13 @@ both!(without_smtp_notifications_are_recorded_as_undeliverable, |b| async move {
     assert_eq!(status_counts(&app).await, vec![("assigned".into(), "undeliverable".into(), 1)]);
     let m = app.metrics().await;
     assert_eq!(metric(&m, "task_manager_emails_total{kind=\"assigned\",outcome=\"undeliverable\"}"), 1.0);
+
+    // A reminder with nowhere to go is a failed reminder in the SLI.
+    let due = chrono::DateTime::from_timestamp_millis(now_millis() + 3_600_000).unwrap().to_rfc3339();
+    create_task(&app, &alice, pid, json!({"title": "Due soon", "assignee_id": bob_id, "due_at": due})).await;
+    assert_eq!(schedule::queue_due_soon(&app.state, now_millis()).await.unwrap(), 1);
+    deliver_due(&app.state).await.unwrap();
+    assert_eq!(reminders(&app.metrics().await, "undeliverable"), 1.0);
 });
 
 both!(the_daily_digest_lists_overdue_and_due_today_once_per_local_day, |b| async move {

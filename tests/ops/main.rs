@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod abandoned_requests;
 mod backup;
 mod binary;
 mod cli;

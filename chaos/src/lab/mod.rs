@@ -3,6 +3,7 @@
 //! a PostgreSQL primary and synchronous standby, Prometheus and Alertmanager, an SMTP
 //! relay, and a supervisor that plays Kubernetes, the HPA and RDS. `lab up | down | status`.
 
+pub mod drill;
 pub mod mail;
 pub mod monitoring;
 pub mod net;

@@ -65,12 +65,15 @@ pub async fn haproxy_status(lab: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn prometheus_config(lab: &Path, am_port: u16) -> String {
+/// Scrapes the replicas (file service discovery) and the supervisor's drill gauge
+/// (`task_manager_chaos_drill_active`, labelled `namespace="lab"` like the replicas).
+pub fn prometheus_config(lab: &Path, am_port: u16, control_port: u16) -> String {
     format!(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
          rule_files:\n  - {rules}/*.yml\n\
          alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n\
-         scrape_configs:\n  - job_name: task-manager\n    file_sd_configs:\n      - files: ['{targets}']\n        refresh_interval: 1s\n",
+         scrape_configs:\n  - job_name: task-manager\n    file_sd_configs:\n      - files: ['{targets}']\n        refresh_interval: 1s\n\
+         \x20 - job_name: chaos\n    static_configs:\n      - targets: ['127.0.0.1:{control_port}']\n        labels: {{namespace: lab}}\n",
         rules = lab.join("rules").display(),
         targets = lab.join("targets.json").display()
     )
@@ -149,8 +152,8 @@ pub fn install_rules(lab: &Path, repo: &Path, slo_bin: &Path, window_scale: &str
     Ok(())
 }
 
-pub fn start_prometheus(lab: &Path, port: u16, am_port: u16) -> anyhow::Result<Child> {
-    std::fs::write(lab.join("prometheus.yml"), prometheus_config(lab, am_port))?;
+pub fn start_prometheus(lab: &Path, port: u16, am_port: u16, control_port: u16) -> anyhow::Result<Child> {
+    std::fs::write(lab.join("prometheus.yml"), prometheus_config(lab, am_port, control_port))?;
     let log = std::fs::File::create(lab.join("prometheus.log"))?;
     Command::new("prometheus")
         .arg(format!("--config.file={}", lab.join("prometheus.yml").display()))

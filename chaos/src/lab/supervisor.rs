@@ -313,7 +313,7 @@ pub async fn run(cfg: LabConfig) -> anyhow::Result<()> {
     let smtp = mail::start(&dir, &cfg.repo, &cfg.python)?;
     mail::wait_listening(Duration::from_secs(30)).await?;
     monitoring::write_targets(&dir, &[])?;
-    let prom = monitoring::start_prometheus(&dir, cfg.prometheus_port, cfg.alertmanager_port)?;
+    let prom = monitoring::start_prometheus(&dir, cfg.prometheus_port, cfg.alertmanager_port, cfg.control_port)?;
     let webhook = format!("{}/alertmanager", cfg.control_url());
     let am = monitoring::start_alertmanager(&dir, &cfg.repo, cfg.alertmanager_port, &webhook, cfg.slo_scale())?;
     monitoring::haproxy_apply(&dir, &monitoring::haproxy_config(&dir, cfg.lb_port, &[]))?;
@@ -365,7 +365,8 @@ pub async fn run(cfg: LabConfig) -> anyhow::Result<()> {
         .route("/restore", post(restore))
         .route("/alertmanager", post(alert_webhook))
         .route("/shutdown", post(shutdown))
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .merge(super::drill::router(super::drill::Drills::default()));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.control_port)).await?;
     let stop = state.clone();
     axum::serve(listener, app)

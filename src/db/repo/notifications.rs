@@ -302,6 +302,30 @@ pub async fn finish(
     db.observe(op::NOTIFICATION_UPDATE, sql, q.execute(c)).await.map(|_| ())
 }
 
+/// Counts the due-soon reminders still unsent past their deadline (scheduled before
+/// `deadline_passed_before`): marks them counted for the timeliness SLI and returns how
+/// many. One statement, so replicas scanning at once never count a reminder twice.
+pub async fn count_missed_reminders(
+    db: &Db,
+    c: &mut Connection,
+    now: i64,
+    deadline_passed_before: i64,
+) -> Result<u64, sqlx::Error> {
+    let sql = "update notification set timeliness_counted_at = $1 \
+               where kind = 'due_soon' and status = 'pending' and timeliness_counted_at is null \
+               and scheduled_at < $2";
+    let q = sqlx::query(sql).bind(now).bind(deadline_passed_before);
+    Ok(db.observe(op::NOTIFICATION_UPDATE, sql, q.execute(c)).await?.rows_affected())
+}
+
+/// Marks one reminder counted for the timeliness SLI; false when it already was (the
+/// deadline scan got there first), so the caller does not count it again.
+pub async fn count_reminder(db: &Db, c: &mut Connection, id: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let sql = "update notification set timeliness_counted_at = $2 where id = $1 and timeliness_counted_at is null";
+    let q = sqlx::query(sql).bind(id).bind(now);
+    Ok(db.observe(op::NOTIFICATION_UPDATE, sql, q.execute(c)).await?.rows_affected() == 1)
+}
+
 /// Outbox depth, age of the oldest pending notification (ms, 0 when none) and dead
 /// notifications: the outbox gauges.
 pub async fn outbox_stats(db: &Db, c: &mut Connection, now: i64) -> Result<(i64, i64, i64), sqlx::Error> {
