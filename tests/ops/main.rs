@@ -18,3 +18,4 @@ mod prom;
 mod replicas;
 mod secrets;
 mod shutdown;
+mod tools;
