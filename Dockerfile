@@ -21,6 +21,7 @@
 # Docker HEALTHCHECK anyway; the chart's startup/readiness/liveness probes call
 # /healthz/live and /healthz/ready instead (see docs/deployment.md).
 #checkov:skip=CKV_DOCKER_2:distroless runtime has no shell or HTTP client for a HEALTHCHECK; Kubernetes probes /healthz/live and /healthz/ready
+#checkov:skip=CKV_DOCKER_7:base images are build arguments; their defaults carry version tags (rust:1.95-slim-bookworm, distroless cc-debian12:nonroot)
 
 ARG RUST_VERSION=1.95
 ARG CARGO_CHEF_VERSION=0.1.73
