@@ -119,7 +119,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 mapfile -t image_env < <("${PODMAN[@]}" image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$IMAGE" | sed '/^$/d')
 mkdir -p "$rootfs/proc" "$rootfs/dev"
 env -i "${image_env[@]}" TM_LISTEN="127.0.0.1:$port" DATABASE_URL="sqlite:///data/task-manager.db" \
-  chroot --userspec=65532:65532 "$rootfs" /usr/local/bin/task-manager serve >"$WORK/serve.log" 2>&1 &
+  "$(command -v chroot)" --userspec=65532:65532 "$rootfs" /usr/local/bin/task-manager serve >"$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
 ready=""
 for _ in $(seq 1 300); do
