@@ -45,21 +45,11 @@ suite() {
   record "$name" "$logfile" "$status"
 }
 
-ensure_apt bc bc
-ensure_apt psql postgresql-client
+# Every tool of every suite first: a suite must not depend on tools that a later suite
+# (or an earlier run's cache) installs.
+ensure_test_tools
 ensure_postgres
 drop_test_databases
-# The notification tests deliver to a real SMTP server process (aiosmtpd).
-ensure_pymod aiosmtpd aiosmtpd
-# The browser tests drive the OS's Chromium through chromedriver (with its recommended
-# fonts, as the screenshots expect); installed here once rather than by parallel tests.
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  log "installing chromium chromium-driver (Debian)"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 chromium chromium-driver >/dev/null
-fi
-# The attachment tests store files in a real S3-compatible server process (moto).
-ensure_pymod moto "moto[server]"
 
 suite fmt cargo fmt --all -- --check
 suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -1,5 +1,11 @@
-//! Process lifecycle: the shutdown signal and the "shutting down" flag that readiness
-//! reports, so the load balancer stops sending before the listener closes.
+//! Process lifecycle: the shutdown signal and the replica's own state that readiness
+//! reports: started (migrations were applied before the listener opened) and not
+//! shutting down, so the load balancer stops sending before the listener closes.
+//!
+//! Readiness deliberately leaves out shared dependencies such as the database: when the
+//! database fails over, every replica would turn unready at once and the load balancer
+//! would lose every target. Requests that need the database answer 503 with Retry-After
+//! instead (see `error.rs`), and the rest (liveness, static pages) keeps working.
 
 use std::sync::{
     atomic::{AtomicBool, Ordering},
@@ -8,10 +14,20 @@ use std::sync::{
 
 #[derive(Clone, Default)]
 pub struct Lifecycle {
+    started: Arc<AtomicBool>,
     shutting_down: Arc<AtomicBool>,
 }
 
 impl Lifecycle {
+    /// The server is serving; the state it serves was opened with migrations applied.
+    pub fn mark_started(&self) {
+        self.started.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.started.load(Ordering::SeqCst)
+    }
+
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
     }

@@ -80,6 +80,8 @@ impl Application {
             let app = api::metrics_router(state.clone());
             tokio::spawn(async move { axum::serve(l, app).await })
         });
+        // Migrations were applied when the state was opened (`open_state`), before this.
+        state.lifecycle.mark_started();
         state.metrics.ready.set(1);
 
         let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();

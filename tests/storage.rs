@@ -5,7 +5,7 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use common::{base_config, pg, Backend, TestApp};
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use task_manager::{db::Db, telemetry::metrics::Metrics};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,27 +60,86 @@ both!(an_exhausted_pool_answers_503_with_retry_after, |b| async move {
     assert_eq!(status, 200, "recovers once connections are free");
 });
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readiness_fails_when_the_database_is_gone_and_liveness_does_not() {
-    let app = TestApp::spawn(Backend::Postgres).await;
-    assert_eq!(reqwest::get(app.url("/healthz/ready")).await.unwrap().status(), 200);
-    let url = {
-        use secrecy::ExposeSecret;
-        app.state.config.database_url.expose_secret().to_owned()
-    };
-    let name = url.rsplit('/').next().unwrap().to_owned();
-    let admin = pg::server_url();
-    {
-        use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(&format!("drop database {name} with (force)")).execute(&mut c).await.unwrap();
+/// A TCP link between the service and PostgreSQL that the test can cut, as a failover or
+/// a network fault does: open connections break, new ones are refused.
+struct DatabaseLink {
+    port: u16,
+    accept: tokio::task::JoinHandle<()>,
+    pipes: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl DatabaseLink {
+    async fn open(port: u16, server: String) -> DatabaseLink {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let pipes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = pipes.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let server = server.clone();
+                kept.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut db) = tokio::net::TcpStream::connect(server).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut db).await;
+                    }
+                }));
+            }
+        });
+        DatabaseLink { port, accept, pipes }
     }
+
+    fn cut(&self) {
+        self.accept.abort();
+        for pipe in self.pipes.lock().unwrap().drain(..) {
+            pipe.abort();
+        }
+    }
+}
+
+/// Readiness is the replica's own state. The database is shared by every replica: if
+/// readiness followed it, a failover would take every target out of the load balancer at
+/// once. So while the database is away the replica stays ready and live, and the
+/// requests that need the database answer 503 with Retry-After; when it is back, they
+/// succeed again without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_stays_ready_while_the_database_is_away_and_requests_get_503() {
+    let url = pg::fresh_database_url();
+    let (head, tail) = url.split_once('@').unwrap();
+    let (server, database) = tail.split_once('/').unwrap();
+    let link = DatabaseLink::open(0, server.to_owned()).await;
+    let through_link = format!("{head}@127.0.0.1:{}/{database}", link.port);
+    let app = TestApp::spawn_with(Backend::Postgres, |c| {
+        c.database_url = through_link.into();
+        c.db_acquire_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let (client, _) = app.user("ada").await;
+    let (status, _) = app.call(&client, Method::GET, "/api/v1/projects", None).await;
+    assert_eq!(status, 200);
+
+    link.cut();
+    let res = client.get(app.url("/api/v1/projects")).send().await.unwrap();
+    assert_eq!(res.status(), 503, "a request that needs the database");
+    assert!(res.headers().contains_key("retry-after"), "503 without Retry-After: {:?}", res.headers());
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["code"], "unavailable");
     let res = reqwest::get(app.url("/healthz/ready")).await.unwrap();
-    assert_eq!(res.status(), 503);
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["status"], "database_unreachable");
+    assert_eq!(res.status(), 200, "readiness followed the database");
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["status"], "ok");
     assert_eq!(reqwest::get(app.url("/healthz/live")).await.unwrap().status(), 200);
     let m = app.metrics().await;
-    assert!(m.lines().any(|l| l == "task_manager_ready 0"), "readiness gauge follows");
+    assert!(m.lines().any(|l| l == "task_manager_ready 1"), "the readiness gauge follows readiness");
+
+    // The database is back (same address): requests succeed again, no restart.
+    let link = DatabaseLink::open(link.port, server.to_owned()).await;
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..50 {
+        status = app.call(&client, Method::GET, "/api/v1/projects", None).await.0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "requests recover when the database is back");
+    link.cut();
 }
 
 both!(text_search_folds_case_beyond_ascii_on_both_databases, |b| async move {

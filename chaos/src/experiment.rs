@@ -300,6 +300,8 @@ pub enum Measure {
     DirectionChangesPerWindow,
     /// Replicas replaced by a rolling restart.
     ReplicasReplaced,
+    /// Fewest ready replicas (the load balancer's targets) while the method was in place.
+    MinReadyReplicas,
     /// Reminders due during the drill and not delivered afterwards.
     RemindersLost,
     /// Copies of a reminder delivered beyond the first.

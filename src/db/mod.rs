@@ -114,7 +114,7 @@ impl Db {
         Ok(())
     }
 
-    /// Whether every embedded migration is applied (readiness).
+    /// Whether every embedded migration is applied.
     pub async fn migrations_applied(&self) -> Result<bool, sqlx::Error> {
         let migrator = match self.backend {
             Backend::Sqlite => &MIGRATE_SQLITE,

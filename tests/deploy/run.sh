@@ -175,6 +175,26 @@ check "pytest: one deploy path, pinned actions, Trivy gate" 60 "$PY" -m pytest -
 check "no IAM access key id in values or docs" 10 bash -c '! grep -rnE "(AKIA|ASIA)[A-Z0-9]{12,}" helm/task-manager/values*.yaml docs/deployment.md docs/disaster-recovery.md terraform'
 check "no secret created from literals in the docs" 10 bash -c '! grep -rn -- "--from-literal" docs/deployment.md docs/disaster-recovery.md'
 
+# ------------------------------------------------------------------ image build context
+# The context Docker sends (.dockerignore applied by the Docker SDK's matcher) must hold
+# what the Dockerfile's cargo steps read; and the check must fail when a workspace member
+# is excluded, as `slo` once was.
+ensure_pymod docker docker
+ensure_cargo_bin cargo-chef cargo-chef "$(sed -n 's/^ARG CARGO_CHEF_VERSION=//p' Dockerfile)"
+check "build context: cargo metadata and cargo chef prepare run in it" 300 \
+  "$PY" tests/deploy/build_context.py "$WORK/context"
+context_without_member() {
+  ! "$PY" tests/deploy/build_context.py "$WORK/context-broken" --also-ignore slo >"$WORK/context-broken.out" 2>&1 &&
+    grep -q 'failed to load manifest for workspace member' "$WORK/context-broken.out"
+}
+export -f context_without_member
+check "build context check fails when .dockerignore drops a workspace member" 300 context_without_member
+# The real image (podman, local base images): slow, so only in the full profile.
+if [ "${TM_IMAGE_BUILD:-0}" = 1 ]; then
+  check "image: builds, non-root, writable /data, no shell, binary answers readiness" 5400 \
+    bash tests/deploy/image_build.sh "$WORK/image"
+fi
+
 echo
 if [ "$FAILED" -gt 0 ]; then
   printf 'failed: %s\n' "${FAILED_NAMES[@]}"

@@ -19,3 +19,4 @@ mod prom;
 mod replicas;
 mod secrets;
 mod shutdown;
+mod tools;
