@@ -16,9 +16,9 @@ use crate::{both, common::*, helpers::*};
 /// Text around one forbidden character: C0 controls but tab and line breaks, DEL, C1.
 fn hostile_text() -> impl Strategy<Value = String> {
     let control = prop_oneof![
-        Just('\0'),
+        Just(0u32),
         (1u32..0x20).prop_filter("tab and line breaks are text", |c| ![9, 10, 13].contains(c)),
-        Just(0x7f),
+        Just(0x7fu32),
         0x80u32..0xa0,
     ]
     .prop_map(|c: u32| char::from_u32(c).unwrap());
