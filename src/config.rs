@@ -53,6 +53,17 @@ pub struct Config {
     /// Imports (JSON, Todoist, Trello) converted and written at once; beyond it 503
     /// with `Retry-After`, so imports cannot take every core or the database writer.
     pub max_concurrent_imports: usize,
+    /// Once the first bytes of a request arrive, its headers must be complete within
+    /// this time, or the connection is closed (slow-header clients hold no descriptor).
+    #[serde(with = "humantime_serde")]
+    pub http_header_read_timeout: Duration,
+    /// A kept-alive connection with no request for this long is closed. Longer than the
+    /// load balancer's idle timeout (60 s on an ALB), so the balancer closes first.
+    #[serde(with = "humantime_serde")]
+    pub http_idle_timeout: Duration,
+    /// Connections open at once on the API listener; beyond it new connections wait
+    /// to be accepted. Keep it below the process's descriptor limit.
+    pub http_max_connections: usize,
     /// After SIGTERM, how long new requests are still served (readiness already 503)
     /// so a load balancer can stop sending before the listener closes.
     #[serde(with = "humantime_serde")]
@@ -139,6 +150,10 @@ pub struct Config {
 
     /// Largest attachment accepted, in bytes (25 MiB by default).
     pub attachment_max_bytes: u64,
+    /// Attachment bytes one account may store in total; 0 for no quota.
+    pub attachment_quota_per_user: u64,
+    /// Attachment bytes one project may hold in total; 0 for no quota.
+    pub attachment_quota_per_project: u64,
     /// How long one upload may take, instead of `request_timeout`: a 25 MiB file over a
     /// slow link needs minutes, not seconds.
     #[serde(with = "humantime_serde")]
@@ -190,6 +205,9 @@ impl Default for Config {
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 1024,
             max_concurrent_imports: 2,
+            http_header_read_timeout: Duration::from_secs(10),
+            http_idle_timeout: Duration::from_secs(75),
+            http_max_connections: 4096,
             drain_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(20),
             database_url: SecretString::from("sqlite://./data/task-manager.db"),
@@ -227,6 +245,8 @@ impl Default for Config {
             backup_keep: 7,
             attachment_max_bytes: 25 * 1024 * 1024,
             attachment_upload_timeout: Duration::from_secs(10 * 60),
+            attachment_quota_per_user: 2 * 1024 * 1024 * 1024,
+            attachment_quota_per_project: 10 * 1024 * 1024 * 1024,
             attachments_dir: PathBuf::from("./data/attachments"),
             attachments_s3_bucket: None,
             attachments_s3_endpoint: None,

@@ -66,6 +66,9 @@ pub enum AppError {
     /// An uploaded file over the configured limit (in bytes).
     #[error("file too large")]
     FileTooLarge(u64),
+    /// An upload that would take its uploader or its project over their storage quota.
+    #[error("attachment quota exceeded")]
+    QuotaExceeded(&'static str, u64),
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("validation failed")]
@@ -155,6 +158,15 @@ impl AppError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "file_too_large",
                 format!("The file exceeds the limit of {limit} bytes ({:.1} MiB).", *limit as f64 / 1048576.0),
+            ),
+            QuotaExceeded(whose, quota) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "quota_exceeded",
+                format!(
+                    "This file would take {whose} over its attachment quota of {quota} bytes ({:.1} MiB); \
+                     delete attachments that are no longer needed.",
+                    *quota as f64 / 1048576.0
+                ),
             ),
             UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -39,6 +39,17 @@ where
             return Err(AppError::UnsupportedMediaType);
         }
         let bytes = Bytes::from_request(req, state).await.map_err(unreadable_body)?;
+        // Every request body of the API is an object: serde would also fill a struct
+        // from an array (`[null, null]`), a form the contract does not allow.
+        if !bytes.trim_ascii_start().starts_with(b"{")
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok()
+        {
+            return Err(AppError::Unprocessable(vec![FieldError::new(
+                "",
+                "invalid_type",
+                "the body must be a JSON object",
+            )]));
+        }
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -58,9 +69,13 @@ pub fn unreadable_body(rejection: axum::extract::rejection::BytesRejection) -> A
 /// truncated or garbled body is always 400, even when a field error would come
 /// first in the stream; after that, every error is about the values (422).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-        return Err(AppError::BadRequest("malformed_json", format!("The body is not valid JSON: {err}")));
-    }
+    let document = match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(document) => document,
+        Err(err) => return Err(AppError::BadRequest("malformed_json", format!("The body is not valid JSON: {err}"))),
+    };
+    // Every string of every body, keys included, is checked here once, so no field
+    // of any endpoint can carry a NUL or another control character into the database.
+    reject_controls_in(&document, &mut String::new()).map_err(|e| AppError::Unprocessable(vec![e]))?;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -82,6 +97,33 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         };
         AppError::Unprocessable(vec![FieldError::new(field, code, message)])
     })
+}
+
+fn reject_controls_in(value: &serde_json::Value, path: &mut String) -> Result<(), FieldError> {
+    use serde_json::Value;
+    let field = |path: &str| if path.is_empty() { ".".to_owned() } else { path.to_owned() };
+    match value {
+        Value::String(s) => crate::domain::reject_controls(&field(path), s),
+        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let checked = reject_controls_in(item, path);
+            path.truncate(len);
+            checked
+        }),
+        Value::Object(map) => map.iter().try_for_each(|(key, item)| {
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(key);
+            crate::domain::reject_controls(&field(path), key)?;
+            let checked = reject_controls_in(item, path);
+            path.truncate(len);
+            checked
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Path parameters (`/tasks/{id}`). A segment that does not parse (`/tasks/abc`,
@@ -111,11 +153,27 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
-        Ok(QueryPairs(form_urlencoded::parse(q.as_bytes()).into_owned().collect()))
+        QueryPairs::new(form_urlencoded::parse(q.as_bytes()).into_owned().collect())
     }
 }
 
 impl QueryPairs {
+    /// The pairs, refusing control characters in names and values (a NUL in `q` would
+    /// otherwise reach PostgreSQL, which refuses it).
+    pub fn new(pairs: Vec<(String, String)>) -> Result<Self, AppError> {
+        let errors: Vec<FieldError> = pairs
+            .iter()
+            .filter_map(|(k, v)| {
+                crate::domain::reject_controls(k, k).and_then(|_| crate::domain::reject_controls(k, v)).err()
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(QueryPairs(pairs))
+        } else {
+            Err(AppError::Unprocessable(errors))
+        }
+    }
+
     /// Values of a key, repeated keys and comma-separated lists both accepted.
     pub fn all(&self, key: &str) -> Vec<String> {
         self.0
@@ -167,6 +225,25 @@ mod tests {
     struct Body {
         title: String,
         n: Option<u8>,
+    }
+
+    #[test]
+    fn control_characters_in_any_string_are_422_with_the_field() {
+        for (body, field) in [
+            (r#"{"title":"a\u0000b"}"#, "title"),
+            (r#"{"title":"x","tags":["ok","\u001b[31m"]}"#, "tags[1]"),
+            (r#"{"title":"x","nested":{"k":"\u007f"}}"#, "nested.k"),
+            (r#"{"title":"x","\u0000":1}"#, "\u{0}"),
+            (r#""\u0085""#, "."),
+        ] {
+            match parse_json::<serde_json::Value>(body.as_bytes()).unwrap_err() {
+                AppError::Unprocessable(e) => assert_eq!(e[0].field, field, "{body}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        assert!(parse_json::<serde_json::Value>(br#"{"d":"line\n\tnext\r\n"}"#).is_ok());
+        assert!(QueryPairs::new(vec![("q".into(), "a\0b".into())]).is_err());
+        assert!(QueryPairs::new(vec![("q".into(), "plain".into())]).is_ok());
     }
 
     #[test]

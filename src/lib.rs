@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod domain;
 pub mod error;

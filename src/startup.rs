@@ -12,6 +12,7 @@ use crate::{
     attachments::AttachmentStore,
     auth::{password::Hasher, TokenCache},
     config::Config,
+    connections::{self, ConnectionLimits},
     db::Db,
     jobs,
     lifecycle::Lifecycle,
@@ -76,9 +77,14 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Application { listener, metrics_listener, state } = self;
         let scheduler = jobs::start(state.clone()).await?;
+        let limits = ConnectionLimits {
+            header_read_timeout: state.config.http_header_read_timeout,
+            idle_timeout: state.config.http_idle_timeout,
+            max_connections: state.config.http_max_connections,
+        };
         let metrics_server = metrics_listener.map(|l| {
             let app = api::metrics_router(state.clone());
-            tokio::spawn(async move { axum::serve(l, app).await })
+            tokio::spawn(connections::serve(l, app, limits, std::future::pending()))
         });
         // Migrations were applied when the state was opened (`open_state`), before this.
         state.lifecycle.mark_started();
@@ -97,14 +103,14 @@ impl Application {
             tracing::info!("closing the listener; finishing in-flight requests");
             let _ = drained_tx.send(());
         };
-        let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let mut server = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(signal).await });
+        let app = api::router(state.clone());
+        let mut server = tokio::spawn(connections::serve(listener, app, limits, signal));
 
         tokio::select! {
-            finished = &mut server => { finished??; }
+            finished = &mut server => { finished?; }
             _ = drained_rx => {
                 match tokio::time::timeout(state.config.shutdown_grace, &mut server).await {
-                    Ok(finished) => finished??,
+                    Ok(finished) => finished?,
                     Err(_) => {
                         tracing::warn!(grace = ?state.config.shutdown_grace, "grace period over; abandoning in-flight requests");
                         server.abort();

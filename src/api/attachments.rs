@@ -165,6 +165,7 @@ pub(crate) async fn receive(
     mut field: Field<'_>,
 ) -> AppResult<AttachmentRow> {
     let filename = content::safe_filename(field.file_name().unwrap_or(""));
+    let quota = QuotaLeft::of(state, principal.id(), task_id).await?;
     let limit = state.config.attachment_max_bytes;
     let store = &state.attachments;
     let key = AttachmentStore::new_key();
@@ -191,6 +192,11 @@ pub(crate) async fn receive(
             let _ = writer.abort().await;
             discard_rest(&mut field, limit).await;
             return Err(failed(AppError::FileTooLarge(limit)));
+        }
+        if let Err(e) = quota.check(size) {
+            let _ = writer.abort().await;
+            discard_rest(&mut field, limit).await;
+            return Err(failed(e));
         }
         let wanted = content::SNIFF_BYTES.saturating_sub(head.len()).min(chunk.len());
         head.extend_from_slice(&chunk[..wanted]);
@@ -226,6 +232,42 @@ pub(crate) async fn receive(
             stored.discard().await;
             Err(failed(e))
         }
+    }
+}
+
+/// What the uploader and the task's project may still store
+/// (`attachment_quota_per_user`, `attachment_quota_per_project`; 0 = no quota).
+/// Checked while the file streams, so an upload over quota stops early; two uploads
+/// racing each other can both pass, by at most one file each.
+struct QuotaLeft {
+    user: Option<(u64, u64)>,
+    project: Option<(u64, u64)>,
+}
+
+impl QuotaLeft {
+    async fn of(state: &AppState, uploader: i64, task_id: i64) -> AppResult<Self> {
+        let (per_user, per_project) =
+            (state.config.attachment_quota_per_user, state.config.attachment_quota_per_project);
+        if per_user == 0 && per_project == 0 {
+            return Ok(QuotaLeft { user: None, project: None });
+        }
+        let mut c = state.db.conn().await?;
+        let (user_used, project_used) = repo::attachments::usage(&state.db, &mut c, uploader, task_id).await?;
+        let left = |quota: u64, used: i64| (quota > 0).then(|| (quota, quota.saturating_sub(used.max(0) as u64)));
+        let quota = QuotaLeft { user: left(per_user, user_used), project: left(per_project, project_used) };
+        quota.check(1)?;
+        Ok(quota)
+    }
+
+    /// Refuses once `size` bytes would not fit.
+    fn check(&self, size: u64) -> AppResult<()> {
+        if let Some((quota, _)) = self.user.filter(|(_, left)| size > *left) {
+            return Err(AppError::QuotaExceeded("your account", quota));
+        }
+        if let Some((quota, _)) = self.project.filter(|(_, left)| size > *left) {
+            return Err(AppError::QuotaExceeded("this project", quota));
+        }
+        Ok(())
     }
 }
 

@@ -9,6 +9,15 @@
 //! an older claim has no live holder, and the second covers clock skew between
 //! replicas. A holder that died between committing its write and storing its answer
 //! is the one case in which the retry writes a second time.
+//!
+//! A key is bound to the credential that used it: the fingerprint names sessions, or
+//! the API token and its scope, so the same key sent with another token is a
+//! different request (422), never a replay of an answer that credential may not see.
+//! Only answers that depend on the request alone are kept (2xx, 400, 413, 422); an
+//! answer that depends on who asks or on the moment (401, 403, 404, 409, 412, 429,
+//! 5xx) releases the key, so it does not poison later retries. An answer carrying a
+//! secret (a new API token, a new webhook's signing key) is never stored: a retry
+//! gets 409 `secret_not_replayed`, since the secret is shown once only.
 
 use std::time::Duration;
 
@@ -21,7 +30,7 @@ use axum::{
 };
 
 use crate::{
-    auth::{secret::sha256_hex, Principal},
+    auth::{secret::sha256_hex, Credential, Principal},
     db::repo,
     domain::now_millis,
     error::AppError,
@@ -69,7 +78,11 @@ async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, A
         Err(AppError::Unauthorized) => return Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await),
         Err(e) => return Err(e),
     };
-    let mut fingerprint = format!("{} {}\n", parts.method, parts.uri.path()).into_bytes();
+    let credential = match &principal.credential {
+        Credential::Session { .. } => "session".to_owned(),
+        Credential::Token { id, read_only } => format!("token {id} {}", if *read_only { "read" } else { "read_write" }),
+    };
+    let mut fingerprint = format!("{credential}\n{} {}\n", parts.method, parts.uri.path()).into_bytes();
     fingerprint.extend_from_slice(&bytes);
     let hash = sha256_hex(&fingerprint);
     let db = &state.db;
@@ -108,8 +121,19 @@ async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, A
     }
 }
 
-/// Runs the request and stores its answer; a server error releases the key so the
-/// client can retry.
+/// Whether an answer depends only on the request, so replaying it is right.
+fn is_replayable(status: StatusCode) -> bool {
+    status.is_success()
+        || matches!(status, StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+/// Whether a JSON answer carries a secret shown once only (`secret` at the top level).
+fn carries_secret(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| v.get("secret").is_some())
+}
+
+/// Runs the request and stores its answer when it may be replayed; otherwise the key
+/// is released so the client can retry.
 async fn run_and_store(state: &AppState, user: i64, key: &str, req: Request, next: Next) -> Result<Response, AppError> {
     let response = next.run(req).await;
     let (parts, body) = response.into_parts();
@@ -117,8 +141,15 @@ async fn run_and_store(state: &AppState, user: i64, key: &str, req: Request, nex
         to_bytes(body, usize::MAX).await.map_err(|e| AppError::Internal(anyhow::anyhow!("buffering response: {e}")))?;
     let db = &state.db;
     let mut tx = db.begin().await?;
-    if parts.status.is_server_error() {
+    if !is_replayable(parts.status) {
         repo::idempotency::release(db, &mut tx, user, key).await?;
+    } else if parts.status.is_success() && carries_secret(&bytes) {
+        let refusal = secret_not_replayed().into_response();
+        let body = to_bytes(refusal.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("buffering response: {e}")))?;
+        let status = i64::from(StatusCode::CONFLICT.as_u16());
+        repo::idempotency::complete(db, &mut tx, user, key, status, &String::from_utf8_lossy(&body), None).await?;
     } else {
         let etag = parts.headers.get(header::ETAG).and_then(|v| v.to_str().ok());
         let status = i64::from(parts.status.as_u16());
@@ -126,6 +157,15 @@ async fn run_and_store(state: &AppState, user: i64, key: &str, req: Request, nex
     }
     tx.commit().await?;
     Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+fn secret_not_replayed() -> AppError {
+    AppError::Conflict(
+        "secret_not_replayed",
+        "A request with this Idempotency-Key already created this resource; its secret was shown once and is not \
+         kept. Delete the resource and create another if the secret was lost."
+            .into(),
+    )
 }
 
 fn replay(status: i64, body: String, etag: Option<String>) -> Response {

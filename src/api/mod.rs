@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
     let app = app.merge(crate::web::router());
     let timeouts = Timeouts { request: state.config.request_timeout, upload: state.config.attachment_upload_timeout };
     let capacity = state.capacity.clone();
+    let hsts = state.config.cookie_secure;
     app.fallback(not_found)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(middleware::from_fn(move |req: Request, next: Next| admit(capacity.clone(), timeouts, req, next)))
@@ -99,7 +100,27 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(middleware::from_fn(move |req: Request, next: Next| response_headers(hsts, req, next)))
         .with_state(state)
+}
+
+/// Headers of every answer, errors of the outer layers included: `Cache-Control:
+/// no-store` on the API (its answers carry private data that no shared or browser
+/// cache should keep) unless a handler chose its own (attachment downloads), and
+/// HSTS once the service is served over HTTPS (`cookie_secure`), so a browser never
+/// again tries plain HTTP, where the session cookie would not be sent but a forged
+/// page could be.
+async fn response_headers(hsts: bool, req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    if api && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if hsts {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    res
 }
 
 /// The router of the separate metrics listener.

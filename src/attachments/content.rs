@@ -50,11 +50,18 @@ pub fn served_type(stored: &str) -> &str {
     }
 }
 
-/// A file name safe to store and show: the last path segment, without control
-/// characters, at most 255 characters; `attachment` when nothing is left.
+/// Bidirectional formatting characters: in a name they reorder what is shown, so
+/// `invoice\u{202E}fdp.exe` reads as `invoiceexe.pdf`.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A file name safe to store and show: the last path segment, without control or
+/// bidirectional formatting characters, at most 255 characters; `attachment` when
+/// nothing is left.
 pub fn safe_filename(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = last.chars().filter(|c| !c.is_control()).take(255).collect();
+    let cleaned: String = last.chars().filter(|c| !c.is_control() && !is_bidi_control(*c)).take(255).collect();
     let trimmed = cleaned.trim().trim_start_matches('.').trim();
     if trimmed.is_empty() {
         "attachment".into()
@@ -111,6 +118,8 @@ mod tests {
         assert_eq!(safe_filename("../../etc/passwd"), "passwd");
         assert_eq!(safe_filename("C:\\Users\\me\\report.pdf"), "report.pdf");
         assert_eq!(safe_filename("a\r\nb.txt"), "ab.txt");
+        assert_eq!(safe_filename("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(safe_filename("\u{2067}a\u{2069}\u{200F}b\u{061C}.txt"), "ab.txt");
         assert_eq!(safe_filename("  "), "attachment");
         assert_eq!(safe_filename(".htaccess"), "htaccess");
         assert_eq!(safe_filename(&"x".repeat(300)).chars().count(), 255);

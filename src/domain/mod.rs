@@ -12,7 +12,7 @@ pub use position::Position;
 pub use project::{LabelColor, LabelName, ProjectDescription, ProjectName, Role};
 pub use recurrence::Recurrence;
 pub use task::{Priority, TaskDescription, TaskStatus, TaskTitle};
-pub use text::bounded_text;
+pub use text::{bounded_text, is_forbidden_control, reject_controls};
 pub use user::{DisplayName, Email, Password, TimeZone};
 
 /// Milliseconds since the Unix epoch, the storage form of every timestamp (identical

@@ -2,6 +2,20 @@
 
 use crate::error::FieldError;
 
+/// Whether `c` may not appear in text: every control character except the line
+/// breaks and tabs of multi-line text. NUL above all: PostgreSQL refuses it in text.
+pub fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+}
+
+/// The error of a value carrying a forbidden control character, if it does.
+pub fn reject_controls(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.chars().any(is_forbidden_control) {
+        return Err(FieldError::new(field, "invalid", format!("{field} contains control characters")));
+    }
+    Ok(())
+}
+
 /// Trims `raw` and checks its length in characters is within `min..=max`.
 pub fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, FieldError> {
     let value = raw.trim();
@@ -12,9 +26,7 @@ pub fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> Result<St
     if len > max {
         return Err(FieldError::new(field, "too_long", format!("{field} must be at most {max} characters")));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(FieldError::new(field, "invalid", format!("{field} contains control characters")));
-    }
+    reject_controls(field, value)?;
     Ok(value.to_owned())
 }
 

@@ -15,11 +15,22 @@ use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilte
 use crate::config::{Config, LogFormat};
 pub use otel::{exporting, SpanExportSettings, TracingGuard};
 
+/// The configured filter, quieting html5ever (the HTML parser under the Markdown
+/// sanitiser and the importers): it warns about every malformed tag of user content,
+/// so anyone could fill the logs. Its errors still show; a directive naming it in
+/// `log_level` wins.
+fn log_filter(configured: EnvFilter) -> EnvFilter {
+    if configured.to_string().contains("html5ever") {
+        return configured;
+    }
+    configured.add_directive("html5ever=error".parse().expect("a valid directive"))
+}
+
 /// Installs the global subscriber. Returns the guard that flushes and shuts the span
 /// exporter down when dropped. Call once, from `main`.
 pub fn init(config: &Config, metrics: &std::sync::Arc<metrics::Metrics>) -> anyhow::Result<TracingGuard> {
     let guard = otel::init(config, metrics.clone())?;
-    let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&config.log_level))?;
+    let filter = log_filter(EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&config.log_level))?);
     let json = match config.log_format {
         LogFormat::Json => true,
         LogFormat::Pretty => false,
@@ -141,5 +152,33 @@ impl tracing::field::Visit for JsonVisitor<'_> {
     }
     fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
         self.0.insert(field.name().into(), value.into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::{layer::SubscriberExt, EnvFilter, Layer};
+
+    struct Targets(Arc<Mutex<Vec<String>>>);
+
+    impl<S: tracing::Subscriber> Layer<S> for Targets {
+        fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+            self.0.lock().unwrap().push(event.metadata().target().to_owned());
+        }
+    }
+
+    #[test]
+    fn html5ever_warnings_are_filtered_out() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let filter = super::log_filter(EnvFilter::new("info"));
+        let subscriber = tracing_subscriber::registry().with(Targets(seen.clone()).with_filter(filter));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(target: "html5ever::tree_builder", "foster parenting not implemented");
+            tracing::error!(target: "html5ever::tree_builder", "a real failure");
+            tracing::warn!(target: "task_manager::api", "kept");
+        });
+        assert_eq!(*seen.lock().unwrap(), ["html5ever::tree_builder", "task_manager::api"]);
     }
 }

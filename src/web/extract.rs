@@ -141,9 +141,12 @@ pub fn anonymous_ctx(headers: &HeaderMap, secure: bool) -> Ctx {
     Ctx { me: None, csrf, flash, cookies }
 }
 
-/// A submitted form whose CSRF token and origin were checked.
+/// A submitted form whose CSRF token and origin were checked, and none of whose
+/// fields carries a control character (other than line breaks and tabs).
 pub struct CsrfForm {
     pub pairs: Vec<(String, String)>,
+    /// The service's public URL, which every return path must stay on.
+    pub(crate) public_url: String,
 }
 
 impl CsrfForm {
@@ -163,14 +166,24 @@ impl CsrfForm {
 
     /// A local path to return to (never another site).
     pub fn return_to(&self, fallback: &str) -> String {
-        safe_next(&self.get("return")).unwrap_or_else(|| fallback.to_owned())
+        safe_next(&self.public_url, &self.get("return")).unwrap_or_else(|| fallback.to_owned())
     }
 }
 
-/// A path on this site (`/x`), refusing `//host` and `/\host` forms.
-pub fn safe_next(raw: &str) -> Option<String> {
-    let ok = raw.starts_with('/') && !raw.starts_with("//") && !raw.starts_with("/\\") && !raw.contains(['\r', '\n']);
-    ok.then(|| raw.to_owned())
+/// The path on this site that a `next` or `return` value leads to, or `None`.
+///
+/// The value is resolved against `public_url` the way a browser resolves it and must
+/// keep the same origin. Control characters, whitespace and backslashes are refused
+/// before that: browsers drop tabs and newlines and read `\` as `/`, so `/\t/evil.example`
+/// is `//evil.example` to them, another site. Every redirect to a caller-chosen path
+/// goes through here.
+pub fn safe_next(public_url: &str, raw: &str) -> Option<String> {
+    if !raw.starts_with('/') || raw.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
+        return None;
+    }
+    let base = url::Url::parse(public_url).ok()?;
+    let resolved = base.join(raw).ok()?;
+    (resolved.origin() == base.origin()).then(|| resolved[url::Position::BeforePath..].to_owned())
 }
 
 pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -221,10 +234,20 @@ impl FromRequest<AppState> for CsrfForm {
             }
         })?;
         let pairs: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+        let public_url = state.config.public_url.clone();
         let sent = pairs.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
         match expected {
             Some(token) if !sent.is_empty() && constant_time_eq(token.as_bytes(), sent.as_bytes()) => {
-                Ok(CsrfForm { pairs })
+                let errors: Vec<_> = pairs
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        crate::domain::reject_controls(k, k).and_then(|_| crate::domain::reject_controls(k, v)).err()
+                    })
+                    .collect();
+                if !errors.is_empty() {
+                    return Err(WebError::App(AppError::Unprocessable(errors)));
+                }
+                Ok(CsrfForm { pairs, public_url })
             }
             _ => Err(WebError::Csrf),
         }
@@ -268,11 +291,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_local_paths_are_followed() {
-        assert_eq!(safe_next("/projects/1"), Some("/projects/1".into()));
-        assert_eq!(safe_next("//evil.example"), None);
-        assert_eq!(safe_next("/\\evil.example"), None);
-        assert_eq!(safe_next("https://evil.example"), None);
+    fn only_paths_on_this_site_are_followed() {
+        let public = "https://tasks.example.com";
+        assert_eq!(safe_next(public, "/projects/1"), Some("/projects/1".into()));
+        assert_eq!(safe_next(public, "/projects/1?status=todo#t"), Some("/projects/1?status=todo#t".into()));
+        assert_eq!(safe_next(public, "/a/../projects"), Some("/projects".into()));
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/\0",
+            "/ /evil.example",
+            "/\u{a0}/evil.example",
+            "/\u{2028}/evil.example",
+            "/\u{7f}",
+            "/\u{85}x",
+            "\\/evil.example",
+            "evil.example",
+            "https://tasks.example.com.evil.example/",
+            "javascript:alert(1)",
+            "/%0a/evil.example/..",
+            "",
+        ] {
+            let resolved = safe_next(public, hostile);
+            assert!(
+                resolved.as_deref().is_none_or(|p| p.starts_with('/') && !p.starts_with("//")),
+                "{hostile:?} -> {resolved:?}"
+            );
+            assert!(resolved.is_none() || hostile.starts_with("/%0a"), "{hostile:?} -> {resolved:?}");
+        }
         assert!(
             constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd") && !constant_time_eq(b"a", b"ab")
         );

@@ -169,7 +169,10 @@ mod tests {
     use super::*;
 
     fn form(pairs: &[(&str, &str)]) -> CsrfForm {
-        CsrfForm { pairs: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+        CsrfForm {
+            pairs: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            public_url: "http://127.0.0.1:8080".into(),
+        }
     }
 
     #[test]

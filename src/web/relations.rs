@@ -257,7 +257,7 @@ pub async fn complete_page(
 ) -> WebResult {
     let back_to = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "return")
-        .and_then(|(_, v)| safe_next(&v))
+        .and_then(|(_, v)| safe_next(&state.config.public_url, &v))
         .unwrap_or_else(|| format!("/tasks/{id}"));
     let fields = vec![("status".to_owned(), "done".to_owned()), ("return".to_owned(), back_to.clone())];
     match completion_page(&state, &user, id, &format!("/tasks/{id}/status"), fields, &back_to).await? {

@@ -48,7 +48,7 @@ pub async fn signin_page(
     headers: HeaderMap,
     Query(q): Query<Next>,
 ) -> Response {
-    let next = q.next.as_deref().and_then(safe_next).unwrap_or_default();
+    let next = q.next.as_deref().and_then(|n| safe_next(&state.config.public_url, n)).unwrap_or_default();
     if matches!(principal, Some(Principal { credential: Credential::Session { .. }, .. })) {
         return Redirect::to(if next.is_empty() { "/projects" } else { &next }).into_response();
     }
@@ -63,7 +63,7 @@ pub async fn signin(
     form: CsrfForm,
 ) -> WebResult {
     let email = form.get("email");
-    let next = safe_next(&form.get("next")).unwrap_or_else(|| "/projects".into());
+    let next = safe_next(&state.config.public_url, &form.get("next")).unwrap_or_else(|| "/projects".into());
     match authenticate(&state, &headers, peer, &email, &form.raw("password")).await {
         Ok(user) => {
             let cookie = start_session(&state, user.id).await?;

@@ -135,13 +135,12 @@ async fn listing(
     project_id: i64,
     pairs: Vec<(String, String)>,
 ) -> Result<Result<(Vec<TaskView>, Option<String>), Vec<String>>, WebError> {
-    let r = task_list::list_project_tasks(
-        State(state.clone()),
-        user.principal.clone(),
-        Path(project_id),
-        QueryPairs(pairs),
-    )
-    .await;
+    let pairs = match QueryPairs::new(pairs) {
+        Ok(pairs) => pairs,
+        Err(AppError::Unprocessable(errs)) => return Ok(Err(error_messages(&errs))),
+        Err(e) => return Err(e.into()),
+    };
+    let r = task_list::list_project_tasks(State(state.clone()), user.principal.clone(), Path(project_id), pairs).await;
     match r {
         Ok(Json(page)) => Ok(Ok((page.items, page.next_cursor))),
         Err(AppError::Unprocessable(errs)) => Ok(Err(error_messages(&errs))),

@@ -78,14 +78,31 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || a >= 240)
 }
 
+/// IPv6 addresses, including the transition forms that carry an IPv4 address: a
+/// NAT64 or 6to4 address of 127.0.0.1 reaches loopback through a gateway, so the
+/// embedded IPv4 address is checked like any other, and the forms whose endpoint
+/// cannot be checked (Teredo, local-use NAT64, IPv4-compatible) are refused.
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let s = ip.segments();
+    let embedded = |hi: u16, lo: u16| Ipv4Addr::from(((hi as u32) << 16) | lo as u32);
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return is_public_v4(embedded(s[6], s[7])); // NAT64, well-known prefix 64:ff9b::/96
+    }
+    if s[0] == 0x2002 {
+        return is_public_v4(embedded(s[1], s[2])); // 6to4, 2002:V4ADDR::/48
+    }
     !(ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link-local
-        || first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
+        || s[..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible ::/96 (deprecated)
+        || s[..3] == [0x64, 0xff9b, 1] // local-use NAT64 64:ff9b:1::/48
+        || s[..4] == [0x100, 0, 0, 0] // discard-only 100::/64
+        || (s[0] == 0x2001 && s[1] == 0) // Teredo 2001::/32
+        || (s[0] == 0x2001 && (s[1] & 0xfff0) == 0x0010) // ORCHID 2001:10::/28
+        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+        || (s[0] & 0xfe00) == 0xfc00 // unique local
+        || (s[0] & 0xffc0) == 0xfe80 // link-local
+        || (s[0] & 0xffc0) == 0xfec0) // site-local (deprecated, still routed inside some networks)
 }
 
 #[cfg(test)]
@@ -107,13 +124,32 @@ mod tests {
             "http://[fd00::1]/",
             "http://[fe80::1]/",
             "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:10.0.0.1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[64:ff9b:1::5db8:d822]/",
+            "http://[::7f00:1]/",
+            "http://[::5db8:d822]/",
+            "http://[2002:7f00:1::]/",
+            "http://[2002:a00:1::1]/",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "http://[fec0::1]/",
+            "http://[feff::1]/",
+            "http://[100::1]/",
+            "http://[2001:db8::1]/",
             "http://localhost:9000/",
             "http://api.localhost/",
         ] {
             assert!(check_url(bad, false).is_err(), "{bad}");
             assert!(check_url(bad, true).is_ok(), "{bad} allowed by the administrator");
         }
-        for good in ["https://hooks.example.com/x", "http://93.184.216.34/", "https://[2606:4700::1111]/"] {
+        for good in [
+            "https://hooks.example.com/x",
+            "http://93.184.216.34/",
+            "https://[2606:4700::1111]/",
+            "http://[64:ff9b::5db8:d822]/",
+            "http://[2002:5db8:d822::1]/",
+        ] {
             assert!(check_url(good, false).is_ok(), "{good}");
         }
         for malformed in

@@ -9,3 +9,4 @@ mod common;
 
 mod auth;
 mod imports;
+mod server;

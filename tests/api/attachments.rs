@@ -166,6 +166,36 @@ both!(an_oversized_upload_is_413_and_stores_nothing, |b| async move {
     assert_eq!(files(&app).len(), 1);
 });
 
+both!(uploads_beyond_the_quota_are_refused_and_nothing_is_kept, |b| async move {
+    let app = TestApp::spawn_with(b, |c| {
+        c.attachment_quota_per_user = 3000;
+        c.attachment_quota_per_project = 5000;
+    })
+    .await;
+    let (owner, _) = app.user("quinn").await;
+    let (editor, _) = app.user("eli").await;
+    let (pid, tid) = task_of(&app, &owner, "Quotas").await;
+    add_member(&app, &owner, pid, "eli", "editor").await;
+    let octets = "application/octet-stream";
+    let (s, v) = upload(&app, &owner, tid, "a.bin", noise(2000), octets).await;
+    assert_eq!(s, 201, "{v}");
+    let before = snapshot(&app).await;
+    let (s, v) = upload(&app, &owner, tid, "b.bin", noise(1001), octets).await;
+    assert_eq!((s.as_u16(), v["code"].as_str()), (413, Some("quota_exceeded")), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("your account"), "{v}");
+    assert_unchanged(&before, &snapshot(&app).await, "an upload over the account's quota");
+    assert_eq!(files(&app).len(), 1);
+    // Exactly up to the account's quota is fine; another uploader fills the project.
+    let (s, v) = upload(&app, &owner, tid, "c.bin", noise(1000), octets).await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = upload(&app, &editor, tid, "d.bin", noise(2000), octets).await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = upload(&app, &editor, tid, "e.bin", noise(1), octets).await;
+    assert_eq!((s.as_u16(), v["code"].as_str()), (413, Some("quota_exceeded")), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("this project"), "{v}");
+    assert_eq!(files(&app).len(), 3);
+});
+
 both!(malformed_uploads_are_refused_and_store_nothing, |b| async move {
     let app = TestApp::spawn(b).await;
     let (owner, _) = app.user("ada").await;

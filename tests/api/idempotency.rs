@@ -12,7 +12,7 @@ use crate::{both, common::*, helpers::*};
 
 /// A claim as a request that never finished leaves it: no answer stored.
 async fn leave_claim(app: &TestApp, user: i64, key: &str, path: &str, body: &str, age: Duration) {
-    let hash = sha256_hex(format!("POST {path}\n{body}").as_bytes());
+    let hash = sha256_hex(format!("session\nPOST {path}\n{body}").as_bytes());
     let created = now_millis() - age.as_millis() as i64;
     sqlx::query(
         "insert into idempotency_key (user_id, key, request_hash, created_at, expires_at) values ($1, $2, $3, $4, $5)",

@@ -15,6 +15,8 @@ mod bad_input;
 mod bulk;
 mod checklists;
 mod comments;
+mod control_characters;
+mod hardening;
 mod idempotency;
 mod imports;
 mod labels;

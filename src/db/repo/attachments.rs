@@ -50,6 +50,15 @@ pub async fn insert(
     db.observe(op::ATTACHMENT_WRITE, &sql, q.fetch_one(c)).await
 }
 
+/// Bytes stored by one uploader, and in the project of one task: what the upload
+/// quotas count.
+pub async fn usage(db: &Db, c: &mut Connection, uploader_id: i64, task_id: i64) -> Result<(i64, i64), sqlx::Error> {
+    let sql = "select cast(coalesce((select sum(size_bytes) from attachment where uploader_id = $1), 0) as bigint), \
+               cast(coalesce((select sum(a.size_bytes) from attachment a join task t on t.id = a.task_id \
+               where t.project_id = (select project_id from task where id = $2)), 0) as bigint)";
+    db.observe(op::ATTACHMENT_LIST, sql, sqlx::query_as(sql).bind(uploader_id).bind(task_id).fetch_one(c)).await
+}
+
 pub async fn list(db: &Db, c: &mut Connection, task_id: i64) -> Result<Vec<AttachmentRow>, sqlx::Error> {
     let sql = format!("select {COLUMNS} from attachment where task_id = $1 order by id");
     db.observe(op::ATTACHMENT_LIST, &sql, sqlx::query_as(&sql).bind(task_id).fetch_all(c)).await
