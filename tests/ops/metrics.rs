@@ -272,7 +272,11 @@ async fn docs_metrics_table_and_live_registry_agree() {
     let text = loop {
         let text = app.metrics().await;
         let s = prom::parse(&text);
-        let ran = |job| prom::value(&s, "task_manager_job_last_success_timestamp_seconds", &[("job", job)]).is_some();
+        // The last-success gauge exists from the process start; a finished run shows in
+        // the runs counter.
+        let ran = |job| {
+            prom::value(&s, "task_manager_job_runs_total", &[("job", job), ("outcome", "ok")]).is_some_and(|v| v > 0.0)
+        };
         if ran("metrics_refresh") && ran("cleanup") {
             break text;
         }

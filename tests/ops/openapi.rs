@@ -477,6 +477,13 @@ both!(router_serves_exactly_the_documented_operations_and_responses_conform, |b|
     t.expect(&olive, Method::PATCH, "/api/v1/projects/{id}/webhooks/{webhook_id}", &[pid, wid], Some(pause), 200).await;
     t.expect(&olive, Method::GET, "/api/v1/projects/{id}/webhooks/{webhook_id}/deliveries", &[pid, wid], None, 200)
         .await;
+    t.expect(&olive, Method::POST, "/api/v1/projects/{id}/webhooks/{webhook_id}/confirm", &[pid, wid], None, 200).await;
+    t.expect(&olive, Method::POST, "/api/v1/projects/{id}/webhooks/{webhook_id}/confirm", &[pid, wid + 100], None, 404)
+        .await;
+    let owner = json!({"user_id": olive_id});
+    t.expect(&admin, Method::POST, "/api/v1/admin/projects/{id}/owners", &[pid], Some(owner.clone()), 200).await;
+    t.expect(&olive, Method::POST, "/api/v1/admin/projects/{id}/owners", &[pid], Some(owner.clone()), 403).await;
+    t.expect(&admin, Method::POST, "/api/v1/admin/projects/{id}/owners", &[pid + 1000], Some(owner), 404).await;
     t.expect(&olive, Method::DELETE, "/api/v1/projects/{id}/webhooks/{webhook_id}", &[pid, wid], None, 204).await;
     t.expect(&olive, Method::DELETE, "/api/v1/projects/{id}/webhooks/{webhook_id}", &[pid, wid], None, 404).await;
 
