@@ -214,7 +214,15 @@ expect "the database alerts have data: pg_up and the connection ratio" wait_for 
 expect "postgres_exporter reports the server's start time (restart/failover alert)" has_data 'pg_postmaster_start_time_seconds{job="postgres-exporter"} > 0'
 expect "postgres_exporter sees the server up" test "$(promql 'pg_up{job="postgres-exporter",namespace="e2e-pg"} == 1')" = 1
 expect "every probe succeeds" test "$(promql 'probe_success{job="task-manager-probe"} == 1')" = 2
-expect "no SLO alert while healthy" test "$(promql 'ALERTS{alertname=~".*BurnRate(Page|Ticket)"}')" = 0
+# no_burn_rate_alert: none pending or firing; otherwise names them and the SLI ratios behind them.
+no_burn_rate_alert() {
+  local q='ALERTS{alertname=~".*BurnRate(Page|Ticket)"}'
+  [ "$(promql "$q")" = 0 ] && return 0
+  curl -fsS --get "$PROM_URL/api/v1/query" --data-urlencode "query=$q"; echo
+  curl -fsS --get "$PROM_URL/api/v1/query" --data-urlencode 'query=slo:sli_error:ratio_rate5m > 0'; echo
+  return 1
+}
+expect "no SLO alert while healthy" no_burn_rate_alert
 
 # --- fault: the PostgreSQL instance loses its database -----------------------------------
 psql -q "$PG_ADMIN" -c "ALTER ROLE $DB_NAME NOLOGIN;" \
